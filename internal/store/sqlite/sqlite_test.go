@@ -1,0 +1,210 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"gatehouse/internal/store"
+	"gatehouse/internal/store/sqlite"
+	"gatehouse/internal/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.RunTests(t, func(t *testing.T) store.Store {
+		return open(t, filepath.Join(t.TempDir(), "gatehouse.db"), sqlite.Options{})
+	})
+}
+
+// open opens path and closes it when the test ends.
+func open(t *testing.T, path string, opts sqlite.Options) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), path, opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// inspect opens path with a plain connection of the driver, to look at what
+// the store wrote without going through it.
+func inspect(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	s, err := sqlite.Open(ctx, path, sqlite.Options{Now: fixedClock(time.Unix(1000, 0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutMetaIfAbsent(ctx, "cluster-id", "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = open(t, path, sqlite.Options{Now: fixedClock(time.Unix(2000, 0))})
+	if v, err := s.GetMeta(ctx, "cluster-id"); err != nil || v != "c1" {
+		t.Fatalf("GetMeta after reopen = %q, %v; want c1", v, err)
+	}
+	// Each migration is recorded once, when the file was created.
+	rows, err := inspect(t, path).QueryContext(ctx, `SELECT version, applied_at FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var version string
+		var at int64
+		if err := rows.Scan(&version, &at); err != nil {
+			t.Fatal(err)
+		}
+		if at != 1000*1e6 {
+			t.Errorf("migration %s applied at %d, want %d (the first Open)", version, at, int64(1000*1e6))
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil || n == 0 {
+		t.Fatalf("schema_migrations has %d rows (%v), want at least one", n, err)
+	}
+}
+
+func TestFileIsPrivateAndInWALMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	s := open(t, path, sqlite.Options{})
+	if err := s.PutMetaIfAbsent(t.Context(), "k", "v"); err != nil { // so the WAL exists
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := fi.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s has mode %o, want 600", filepath.Base(p), mode)
+		}
+	}
+	var mode string
+	if err := inspect(t, path).QueryRowContext(t.Context(), `PRAGMA journal_mode`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" {
+		t.Fatalf("journal_mode = %q, want wal", mode)
+	}
+}
+
+func TestChangeTimesUseTheInjectedClock(t *testing.T) {
+	ctx := t.Context()
+	now := time.Date(2030, 1, 2, 3, 4, 5, 678901234, time.UTC)
+	s := open(t, filepath.Join(t.TempDir(), "gatehouse.db"), sqlite.Options{Now: func() time.Time { return now }})
+	if err := s.CreateSigningKey(ctx, store.SigningKey{ID: "k1", Generation: 1, Algorithm: "ES256"}); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Hour)
+	if err := s.CreateSigningKey(ctx, store.SigningKey{ID: "k2", Generation: 2, Algorithm: "ES256"}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := s.Changes(ctx, 0, 10)
+	if err != nil || len(cs) != 2 {
+		t.Fatalf("Changes = %+v, %v; want two", cs, err)
+	}
+	if want := now.Add(-time.Hour).Truncate(time.Microsecond); cs[0].Time != want {
+		t.Fatalf("first change at %v, want %v", cs[0].Time, want)
+	}
+	// Pruning before the second change's time removes only the first.
+	if err := s.PruneChanges(ctx, now.Truncate(time.Microsecond)); err != nil {
+		t.Fatal(err)
+	}
+	if cs, err := s.Changes(ctx, 0, 10); err != nil || len(cs) != 1 || cs[0].Key != "k2" {
+		t.Fatalf("Changes after prune = %+v, %v; want only k2's", cs, err)
+	}
+}
+
+// TestConcurrentWritersAndReaders is the "no database is locked" guarantee:
+// many goroutines writing at once while others read get no error at all.
+func TestConcurrentWritersAndReaders(t *testing.T) {
+	const writers, perWriter, readers = 64, 3, 8
+	ctx := t.Context()
+	s := open(t, filepath.Join(t.TempDir(), "gatehouse.db"), sqlite.Options{})
+	owner := "iam-ServiceId-load"
+
+	stop := make(chan struct{})
+	var rg sync.WaitGroup
+	for range readers {
+		rg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.ListAPIKeys(ctx, store.APIKeyQuery{AccountID: "acct", IAMID: owner, Limit: 20}); err != nil {
+					t.Errorf("ListAPIKeys: %v", err)
+					return
+				}
+				if _, err := s.LastChange(ctx); err != nil {
+					t.Errorf("LastChange: %v", err)
+					return
+				}
+			}
+		})
+	}
+
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range perWriter {
+				id := fmt.Sprintf("ApiKey-%d-%d", w, i)
+				k := store.APIKey{ID: id, AccountID: "acct", IAMID: owner, Name: id, Digest: []byte(id), CreatedAt: time.Now()}
+				if err := s.CreateAPIKey(ctx, k); err != nil {
+					t.Errorf("CreateAPIKey: %v", err)
+					return
+				}
+				if _, err := s.UpdateAPIKey(ctx, id, func(k *store.APIKey) error { k.Description = "updated"; return nil }); err != nil {
+					t.Errorf("UpdateAPIKey: %v", err)
+					return
+				}
+				if err := s.RecordAPIKeyActivity(ctx, []store.APIKeyActivity{{ID: id, Count: 1, Last: time.Now()}}); err != nil {
+					t.Errorf("RecordAPIKeyActivity: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	rg.Wait()
+
+	ks, err := s.ListAPIKeys(ctx, store.APIKeyQuery{AccountID: "acct", Limit: 1000})
+	if err != nil || len(ks) != writers*perWriter {
+		t.Fatalf("ListAPIKeys = %d keys, %v; want %d", len(ks), err, writers*perWriter)
+	}
+}
+
+func TestOpenRefusesMemory(t *testing.T) {
+	if _, err := sqlite.Open(context.Background(), ":memory:", sqlite.Options{}); err == nil {
+		t.Fatal("Open(:memory:) succeeded; readers and the writer would see different databases")
+	}
+}
+
+func fixedClock(t time.Time) func() time.Time { return func() time.Time { return t } }

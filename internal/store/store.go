@@ -1,0 +1,305 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Backends wrap driver errors into these at their boundary, so
+// services can test for them with errors.Is without knowing the backend.
+var (
+	// ErrNotFound: the record does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrAlreadyExists: a unique constraint (id, name, digest, generation, …) would be violated.
+	ErrAlreadyExists = errors.New("store: already exists")
+	// ErrUnavailable: the database cannot be reached or is shutting down.
+	ErrUnavailable = errors.New("store: unavailable")
+)
+
+// Store is what every backend provides. All methods are safe for concurrent use.
+// Times are stored with microsecond precision in UTC; zero times mean "unset".
+type Store interface {
+	AccountStore
+	UserStore
+	ServiceIDStore
+	PolicyStore
+	APIKeyStore
+	SigningKeyStore
+	MetaStore
+	ChangeLog
+
+	// Bootstrap atomically creates the first account, its admin user, the admin's
+	// account-wide policy and the admin's API key. It returns ErrAlreadyExists and
+	// changes nothing when any account exists, so only one of several nodes
+	// starting at once succeeds.
+	Bootstrap(ctx context.Context, b Bootstrap) error
+
+	// Ping reports whether the database is reachable (ErrUnavailable if not).
+	Ping(ctx context.Context) error
+	// Close releases the backend's resources.
+	Close() error
+}
+
+// Bootstrap is the set of records created on the first start.
+type Bootstrap struct {
+	Account Account
+	User    User
+	Policy  Policy
+	APIKey  APIKey
+}
+
+// Account is a tenant. One deployment serves one account in this version.
+type Account struct {
+	ID        string // 32 lowercase hex characters
+	Name      string
+	CreatedAt time.Time
+}
+
+// AccountStore reads accounts. Accounts are created by Bootstrap.
+type AccountStore interface {
+	// GetAccount returns ErrNotFound when the account does not exist.
+	GetAccount(ctx context.Context, id string) (Account, error)
+	// ListAccounts returns all accounts, oldest first.
+	ListAccounts(ctx context.Context) ([]Account, error)
+}
+
+// User is a person in the local user registry.
+type User struct {
+	ID           string // User-<uuid>
+	IAMID        string // iam-User-<uuid>
+	AccountID    string
+	Username     string // unique within the account
+	Name         string
+	Email        string
+	PasswordHash string // argon2id in PHC string form; empty: no password sign-in
+	Disabled     bool
+	Version      int64 // incremented by every update; the basis of ETags
+	CreatedAt    time.Time
+	ModifiedAt   time.Time
+}
+
+// Page bounds a keyset-paginated listing: records strictly after After (by the
+// listing's order), at most Limit of them (0 means the backend default of 100).
+type Page struct {
+	After string
+	Limit int
+}
+
+// UserStore keeps users.
+type UserStore interface {
+	// CreateUser returns ErrAlreadyExists for a duplicate id, iam_id or username.
+	CreateUser(ctx context.Context, u User) error
+	// GetUser finds a user by id or iam_id; ErrNotFound when absent.
+	GetUser(ctx context.Context, id string) (User, error)
+	// GetUserByUsername returns ErrNotFound when absent.
+	GetUserByUsername(ctx context.Context, accountID, username string) (User, error)
+	// ListUsers lists an account's users ordered by username; Page.After is a username.
+	ListUsers(ctx context.Context, accountID string, p Page) ([]User, error)
+	// UpdateUser applies fn to the stored user inside one transaction and stores
+	// the result with Version+1. An error from fn aborts the update and is returned
+	// as is. ErrNotFound when absent; ErrAlreadyExists when the new username is taken.
+	UpdateUser(ctx context.Context, id string, fn func(u *User) error) (User, error)
+	// DeleteUser deletes the user with its API keys and policies; ErrNotFound when absent.
+	DeleteUser(ctx context.Context, id string) error
+}
+
+// ServiceID is a non-human identity that owns API keys.
+type ServiceID struct {
+	ID          string // ServiceId-<uuid>
+	IAMID       string // iam-ServiceId-<uuid>
+	AccountID   string
+	Name        string
+	Description string
+	Locked      bool
+	Version     int64
+	CreatedBy   string // iam_id
+	CreatedAt   time.Time
+	ModifiedAt  time.Time
+}
+
+// ServiceIDStore keeps service IDs.
+type ServiceIDStore interface {
+	// CreateServiceID returns ErrAlreadyExists for a duplicate id or iam_id. When
+	// firstKey is not nil it is created in the same transaction.
+	CreateServiceID(ctx context.Context, s ServiceID, firstKey *APIKey) error
+	// GetServiceID finds a service ID by id or iam_id; ErrNotFound when absent.
+	GetServiceID(ctx context.Context, id string) (ServiceID, error)
+	// ListServiceIDs lists an account's service IDs ordered by id; Page.After is an id.
+	ListServiceIDs(ctx context.Context, accountID string, p Page) ([]ServiceID, error)
+	// UpdateServiceID works as UpdateUser.
+	UpdateServiceID(ctx context.Context, id string, fn func(s *ServiceID) error) (ServiceID, error)
+	// DeleteServiceID deletes it with its API keys and policies; ErrNotFound when
+	// absent. A non-nil check sees the stored record inside the transaction; an
+	// error from it aborts the delete and is returned as is.
+	DeleteServiceID(ctx context.Context, id string, check func(ServiceID) error) error
+}
+
+// Policy grants Subject a role on the whole account (Org empty) or on one provider org.
+type Policy struct {
+	ID        string // Policy-<uuid>
+	AccountID string
+	Subject   string // iam_id
+	Role      string // Reader, Writer, Manager or Administrator; the store does not interpret it
+	Org       string // provider org id; empty for account-wide
+	CreatedBy string
+	CreatedAt time.Time
+}
+
+// PolicyQuery filters ListPolicies; empty fields do not filter.
+type PolicyQuery struct {
+	AccountID string
+	Subject   string
+	Org       string
+	Page      Page // After is a policy id; ordered by id
+}
+
+// PolicyStore keeps policies.
+type PolicyStore interface {
+	// CreatePolicy returns ErrAlreadyExists when Subject already has a policy at that scope.
+	CreatePolicy(ctx context.Context, p Policy) error
+	// GetPolicy returns ErrNotFound when absent.
+	GetPolicy(ctx context.Context, id string) (Policy, error)
+	// ListPolicies lists policies matching q.
+	ListPolicies(ctx context.Context, q PolicyQuery) ([]Policy, error)
+	// DeletePolicy returns ErrNotFound when absent.
+	DeletePolicy(ctx context.Context, id string) error
+}
+
+// APIKey is a stored API key. Only the SHA-256 digest of the value is kept.
+type APIKey struct {
+	ID               string // ApiKey-<uuid>
+	AccountID        string
+	IAMID            string // owner
+	Name             string
+	Description      string
+	Digest           []byte // SHA-256 of the key value; unique
+	Hint             string // non-secret display form: prefix…last 4
+	Role             string // cap on the owner's role; empty: no cap
+	Locked           bool
+	Disabled         bool
+	ExpiresAt        time.Time // zero: never
+	ActionWhenLeaked string
+	CreatedBy        string // iam_id
+	CreatedAt        time.Time
+	ModifiedAt       time.Time
+	Version          int64
+	LastAuthn        time.Time // activity, maintained by RecordAPIKeyActivity
+	AuthnCount       int64
+	History          []HistoryEntry
+}
+
+// HistoryEntry records who did what to a key.
+type HistoryEntry struct {
+	Time    time.Time `json:"timestamp"`
+	IAMID   string    `json:"iam_id"`
+	Action  string    `json:"action"`
+	Message string    `json:"message,omitempty"`
+}
+
+// APIKeyActivity is a batch of successful authentications of one key.
+type APIKeyActivity struct {
+	ID    string
+	Count int64
+	Last  time.Time
+}
+
+// APIKeyQuery selects keys for ListAPIKeys.
+type APIKeyQuery struct {
+	AccountID string
+	IAMID     string // empty: every owner in the account
+	SortBy    string // "created_at" (default) or "name"; ties broken by id
+	Desc      bool
+	After     *APIKeyCursor // keyset position: return keys strictly after it
+	Limit     int           // 0: 100
+}
+
+// APIKeyCursor is the position of the last key of a page in the listing order.
+type APIKeyCursor struct {
+	Name      string
+	CreatedAt time.Time
+	ID        string
+}
+
+// APIKeyStore keeps API keys.
+type APIKeyStore interface {
+	// CreateAPIKey returns ErrAlreadyExists for a duplicate id or digest.
+	CreateAPIKey(ctx context.Context, k APIKey) error
+	// GetAPIKey returns ErrNotFound when absent.
+	GetAPIKey(ctx context.Context, id string) (APIKey, error)
+	// GetAPIKeyByDigest finds a key by the SHA-256 of its value; ErrNotFound when absent.
+	GetAPIKeyByDigest(ctx context.Context, digest []byte) (APIKey, error)
+	// ListAPIKeys returns keys matching q in the requested order.
+	ListAPIKeys(ctx context.Context, q APIKeyQuery) ([]APIKey, error)
+	// UpdateAPIKey works as UpdateUser. Digest, owner and creation fields are
+	// not changed by it even if fn changes them.
+	UpdateAPIKey(ctx context.Context, id string, fn func(k *APIKey) error) (APIKey, error)
+	// RotateAPIKey applies fn to the stored key, which returns the replacement key;
+	// both the update and the new key are written in one transaction.
+	RotateAPIKey(ctx context.Context, id string, fn func(old *APIKey) (APIKey, error)) (old, replacement APIKey, err error)
+	// DeleteAPIKey returns ErrNotFound when absent. A non-nil check sees the
+	// stored key inside the transaction; an error from it aborts the delete and
+	// is returned as is (so "refuse while locked" cannot race a lock).
+	DeleteAPIKey(ctx context.Context, id string, check func(APIKey) error) error
+	// RecordAPIKeyActivity adds counts and raises last-authentication times. It
+	// does not change Version and writes no Change; unknown ids are ignored.
+	RecordAPIKeyActivity(ctx context.Context, batch []APIKeyActivity) error
+}
+
+// SigningKey is a token-signing key. The private key is sealed with the master key.
+type SigningKey struct {
+	ID         string // the JWS kid
+	Generation int64  // 1, 2, …; unique, so two nodes cannot both create the next key
+	Algorithm  string // ES256, ES384, EdDSA or RS256
+	PublicKey  []byte // PKIX DER
+	PrivateKey []byte // sealed PKCS #8 DER
+	CreatedAt  time.Time
+	ActivateAt time.Time // signs tokens from this time on, until a later generation activates
+}
+
+// SigningKeyStore keeps signing keys.
+type SigningKeyStore interface {
+	// CreateSigningKey returns ErrAlreadyExists when the id or generation exists.
+	CreateSigningKey(ctx context.Context, k SigningKey) error
+	// ListSigningKeys returns all signing keys ordered by generation.
+	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
+	// DeleteSigningKey returns ErrNotFound when absent.
+	DeleteSigningKey(ctx context.Context, id string) error
+}
+
+// MetaStore keeps a few named values about the deployment itself.
+type MetaStore interface {
+	// GetMeta returns ErrNotFound when the name is unset.
+	GetMeta(ctx context.Context, name string) (string, error)
+	// PutMetaIfAbsent sets name once; ErrAlreadyExists when it is set.
+	PutMetaIfAbsent(ctx context.Context, name, value string) error
+}
+
+// Change kinds written to the change log.
+const (
+	ChangeAccount    = "account"
+	ChangeUser       = "user"       // Key: the user's iam_id
+	ChangeServiceID  = "serviceid"  // Key: the service ID's iam_id
+	ChangePolicy     = "policy"     // Key: the policy subject's iam_id
+	ChangeAPIKey     = "apikey"     // Key: the key id
+	ChangeSigningKey = "signingkey" // Key: the kid
+)
+
+// Change is one entry of the change log.
+type Change struct {
+	Seq  int64 // strictly increasing
+	Kind string
+	Key  string
+	Time time.Time
+}
+
+// ChangeLog is the feed nodes tail to invalidate caches. Every mutating method
+// of the Store appends to it in the same transaction as the mutation.
+type ChangeLog interface {
+	// Changes returns up to limit changes with Seq > after, in Seq order.
+	Changes(ctx context.Context, after int64, limit int) ([]Change, error)
+	// LastChange returns the highest Seq, or 0 for an empty log.
+	LastChange(ctx context.Context) (int64, error)
+	// PruneChanges deletes changes older than before.
+	PruneChanges(ctx context.Context, before time.Time) error
+}
