@@ -1,0 +1,81 @@
+package iam
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// KeyFile is the apikey.json document (SPEC §2.2).
+type KeyFile struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	APIKey      string `json:"apikey"`
+	CreatedAt   string `json:"createdAt"`
+	Locked      bool   `json:"locked"`
+	UUID        string `json:"uuid"`
+}
+
+// KeyFileTime is the createdAt layout of apikey.json: minute precision, +0000.
+const KeyFileTime = "2006-01-02T15:04-0700"
+
+// NewKeyFile describes a key for apikey.json.
+func NewKeyFile(name, description, value, id string, created time.Time, locked bool) KeyFile {
+	return KeyFile{Name: name, Description: description, APIKey: value, CreatedAt: created.UTC().Format(KeyFileTime), Locked: locked, UUID: id}
+}
+
+// Marshal renders the file: tab-indented JSON with a final newline.
+func (f KeyFile) Marshal() []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "\t")
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(f) // only strings and a bool: cannot fail
+	return b.Bytes()
+}
+
+// WriteSecretFile writes data to path with mode 0600 so that a crash never
+// leaves a partial file: it writes a temporary file in the same directory,
+// syncs it, renames it into place and syncs the directory.
+func WriteSecretFile(path string, data []byte) error {
+	tmp, err := writeSynced(path+".tmp", data)
+	if err != nil {
+		return err
+	}
+	return commitFile(tmp, path)
+}
+
+func writeSynced(path string, data []byte) (string, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return "", err
+	}
+	if err := f.Chmod(0o600); err != nil { // an existing file keeps its mode otherwise
+		f.Close()
+		return "", err
+	}
+	_, werr := f.Write(data)
+	serr := f.Sync()
+	cerr := f.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		os.Remove(path)
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	return path, nil
+}
+
+func commitFile(tmp, path string) error {
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("rename %s: %w", tmp, err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = d.Sync() // best effort: not every filesystem syncs directories
+		d.Close()
+	}
+	return nil
+}

@@ -1,0 +1,233 @@
+package iam
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"gatehouse/internal/errs"
+	"gatehouse/internal/store"
+	"gatehouse/internal/token"
+)
+
+// Tokens signs and verifies access tokens (token.Keyring in production).
+type Tokens interface {
+	Sign(c token.Claims) (string, error)
+	Verify(ctx context.Context, raw string) (token.Claims, error)
+}
+
+// Config holds the Service's dependencies.
+type Config struct {
+	Store    store.Store
+	Tokens   Tokens
+	Issuer   string
+	TokenTTL time.Duration
+	Now      func() time.Time // default time.Now
+	Rand     io.Reader        // default crypto/rand.Reader
+	Logger   *slog.Logger
+	// CacheSize bounds each authentication cache (keys, identities); default 100,000.
+	CacheSize int
+}
+
+// Service is identity and access: token exchange, bearer authentication and
+// the API-key operations, with their authorization rules.
+type Service struct {
+	store     store.Store
+	tokens    Tokens
+	issuer    string
+	ttl       time.Duration
+	now       func() time.Time
+	rand      io.Reader
+	log       *slog.Logger
+	accountID string
+	keys      *lazyCache[*keyState]
+	idents    *lazyCache[*identity]
+	activity  *activity
+}
+
+// New returns a Service for the store's account; the store must have been
+// bootstrapped (see Bootstrap).
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.CacheSize <= 0 {
+		cfg.CacheSize = 100_000
+	}
+	accounts, err := cfg.Store.ListAccounts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("iam: load account: %w", err)
+	}
+	if len(accounts) == 0 {
+		return nil, errors.New("iam: the store has no account; run bootstrap first")
+	}
+	return &Service{
+		store:     cfg.Store,
+		tokens:    cfg.Tokens,
+		issuer:    cfg.Issuer,
+		ttl:       cfg.TokenTTL,
+		now:       cfg.Now,
+		rand:      cfg.Rand,
+		log:       cfg.Logger,
+		accountID: accounts[0].ID,
+		keys:      newLazyCache[*keyState](cfg.CacheSize),
+		idents:    newLazyCache[*identity](cfg.CacheSize),
+		activity:  newActivity(),
+	}, nil
+}
+
+// AccountID is the deployment's account.
+func (s *Service) AccountID() string { return s.accountID }
+
+// Invalidate drops cached state touched by a change, whether made on this node
+// or seen in the change log.
+func (s *Service) Invalidate(c store.Change) {
+	switch c.Kind {
+	case store.ChangeAPIKey:
+		s.keys.forget(c.Key)
+	case store.ChangeUser, store.ChangeServiceID, store.ChangePolicy:
+		s.idents.forget(c.Key)
+	case store.ChangeAccount:
+		s.InvalidateAll()
+	}
+}
+
+// InvalidateAll drops every cached state (after missing part of the change log).
+func (s *Service) InvalidateAll() {
+	s.keys.forgetAll()
+	s.idents.forgetAll()
+}
+
+// Authenticate verifies a bearer token (SPEC §3.4: signature, issuer and times
+// by the keyring, then revocation here) and returns the caller. Every failure
+// is an invalid_token error; an unreachable store is unavailable.
+func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, error) {
+	claims, err := s.tokens.Verify(ctx, raw)
+	if err != nil {
+		return nil, &errs.Error{Code: errs.InvalidToken, Message: "The token is not valid.", Err: err}
+	}
+	revoked := func(why string) error {
+		return &errs.Error{Code: errs.InvalidToken, Message: "The token is not valid.", Err: errors.New(why)}
+	}
+	if claims.Account.BSS != s.accountID {
+		return nil, revoked("token of another account")
+	}
+	k, err := s.keys.get(ctx, claims.APIKeyID, s.loadKeyState)
+	if err != nil {
+		return nil, err
+	}
+	if k == nil || k.IAMID != claims.IAMID || !k.usable(s.now()) {
+		return nil, revoked("api key deleted, disabled or expired")
+	}
+	id, err := s.idents.get(ctx, claims.IAMID, s.loadIdentity)
+	if err != nil {
+		return nil, err
+	}
+	if id == nil || id.Disabled {
+		return nil, revoked("identity deleted or disabled")
+	}
+	p := &Principal{ident: id, APIKeyID: k.ID, APIKeyName: k.Name, TokenID: claims.ID, KeyCap: k.Cap}
+	if claims.Role != "" {
+		if p.TokenRole, err = ParseRole(claims.Role); err != nil {
+			return nil, revoked("unknown role claim")
+		}
+	}
+	return p, nil
+}
+
+func (s *Service) loadKeyState(ctx context.Context, id string) (*keyState, error) {
+	k, err := s.store.GetAPIKey(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && k.AccountID != s.accountID) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load api key: %w", err)
+	}
+	return stateOf(k), nil
+}
+
+func stateOf(k store.APIKey) *keyState {
+	cap, _ := ParseRole(k.Role) // stored roles were validated on write; "" is no cap
+	return &keyState{ID: k.ID, Name: k.Name, IAMID: k.IAMID, Disabled: k.Disabled, ExpiresAt: k.ExpiresAt, Cap: cap}
+}
+
+// loadIdentity reads an identity and its policies; nil when it does not exist.
+func (s *Service) loadIdentity(ctx context.Context, iamID string) (*identity, error) {
+	id := &identity{IAMID: iamID, SubType: subTypeOf(iamID)}
+	var err error
+	switch id.SubType {
+	case SubTypeUser:
+		var u store.User
+		if u, err = s.store.GetUser(ctx, iamID); err == nil {
+			id.ID, id.AccountID, id.Name, id.Email, id.Disabled = u.ID, u.AccountID, u.Name, u.Email, u.Disabled
+		}
+	case SubTypeServiceID:
+		var sv store.ServiceID
+		if sv, err = s.store.GetServiceID(ctx, iamID); err == nil {
+			id.ID, id.AccountID, id.Name = sv.ID, sv.AccountID, sv.Name
+		}
+	default:
+		return nil, nil
+	}
+	if errors.Is(err, store.ErrNotFound) || (err == nil && id.AccountID != s.accountID) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load identity: %w", err)
+	}
+	policies, err := s.store.ListPolicies(ctx, store.PolicyQuery{AccountID: s.accountID, Subject: iamID, Page: store.Page{Limit: 1000}})
+	if err != nil {
+		return nil, fmt.Errorf("load policies: %w", err)
+	}
+	for _, p := range policies {
+		r, err := ParseRole(p.Role)
+		if err != nil {
+			continue // not reachable through the API; never grant on a bad record
+		}
+		if p.Org == "" {
+			id.Account = max(id.Account, r)
+			continue
+		}
+		if id.Orgs == nil {
+			id.Orgs = map[string]Role{}
+		}
+		id.Orgs[p.Org] = max(id.Orgs[p.Org], r)
+	}
+	return id, nil
+}
+
+// identityOf returns the identity behind iamID in this account, or not_found.
+func (s *Service) identityOf(ctx context.Context, iamID string) (*identity, error) {
+	id, err := s.idents.get(ctx, iamID, s.loadIdentity)
+	if err != nil {
+		return nil, err
+	}
+	if id == nil {
+		return nil, errs.E(errs.NotFound, "Identity %s not found.", printable(iamID))
+	}
+	return id, nil
+}
+
+// printable makes a client-supplied identifier safe to echo in a message.
+func printable(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s)
+}
