@@ -1,0 +1,332 @@
+// Package app wires configuration, store, services and listeners into a
+// running Gatehouse. It owns start-up order and shutdown; it holds no business
+// rules. End-to-end tests run the real thing through it on port 0.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"gatehouse/internal/config"
+	"gatehouse/internal/gateway"
+	"gatehouse/internal/httpapi"
+	"gatehouse/internal/iam"
+	"gatehouse/internal/store"
+	"gatehouse/internal/store/sqlite"
+	"gatehouse/internal/token"
+)
+
+// Options are the parts tests replace.
+type Options struct {
+	Now       func() time.Time // default time.Now
+	LogOutput io.Writer        // default os.Stderr
+	// WatchInterval is how often the change log is polled (default 1s).
+	WatchInterval time.Duration
+}
+
+// App is a configured Gatehouse with its listeners bound.
+type App struct {
+	cfg      config.Config
+	opts     Options
+	log      *slog.Logger
+	store    store.Store
+	keyring  *token.Keyring
+	iam      *iam.Service
+	mgmt     *http.Server
+	gw       *http.Server
+	mgmtLn   net.Listener
+	gwLn     net.Listener
+	issuer   string
+	closeMu  sync.Mutex
+	closed   bool
+	bgCancel context.CancelFunc
+	bgDone   sync.WaitGroup
+}
+
+// core is what both `init` and `serve` set up: data directory, master key,
+// store, bootstrap.
+type core struct {
+	log          *slog.Logger
+	store        store.Store
+	sealer       *token.Sealer
+	bootstrapped bool // this start created the account and admin key
+}
+
+func openCore(ctx context.Context, cfg config.Config, opts Options) (*core, error) {
+	log := newLogger(cfg, opts.LogOutput)
+	if err := config.EnsureDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	mk, created, err := token.LoadOrCreateMasterKey(cfg.MasterKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	if created {
+		log.Info("generated a new master key", "path", cfg.MasterKeyFile)
+	}
+	sealer, err := token.NewSealer(mk)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	st, err := sqlite.Open(ctx, cfg.SQLitePath(), sqlite.Options{Now: opts.Now})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if err := checkMasterKey(ctx, st, sealer, cfg.MasterKeyFile); err != nil {
+		st.Close()
+		return nil, err
+	}
+	made, err := iam.Bootstrap(ctx, st, iam.BootstrapOptions{File: cfg.BootstrapFile, Now: opts.Now})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if made {
+		log.Info("bootstrap: created the account, user admin and an Administrator API key", "file", cfg.BootstrapFile)
+	}
+	return &core{log: log, store: st, sealer: sealer, bootstrapped: made}, nil
+}
+
+const metaMasterKey = "master_key_fingerprint"
+
+// checkMasterKey records the master key's fingerprint on first use and
+// refuses to start with a different key, which could not open the stored secrets.
+func checkMasterKey(ctx context.Context, st store.Store, s *token.Sealer, path string) error {
+	fp := s.Fingerprint()
+	err := st.PutMetaIfAbsent(ctx, metaMasterKey, fp)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, store.ErrAlreadyExists) {
+		return fmt.Errorf("master key: %w", err)
+	}
+	have, err := st.GetMeta(ctx, metaMasterKey)
+	if err != nil {
+		return fmt.Errorf("master key: %w", err)
+	}
+	if have != fp {
+		return fmt.Errorf("the master key in %s is not the one this database was created with; restore the original key file", path)
+	}
+	return nil
+}
+
+func newLogger(cfg config.Config, out io.Writer) *slog.Logger {
+	if out == nil {
+		out = os.Stderr
+	}
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	ho := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(out, ho))
+	}
+	return slog.New(slog.NewTextHandler(out, ho))
+}
+
+// Init creates the data directory, master key, store and the bootstrap admin
+// key and first signing key, then returns (`gatehouse init`). It reports
+// whether this call bootstrapped the store.
+func Init(ctx context.Context, cfg config.Config, opts Options) (bool, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	c, err := openCore(ctx, cfg, opts)
+	if err != nil {
+		return false, err
+	}
+	defer c.store.Close()
+	if _, err := newKeyring(ctx, cfg, opts, c, cfg.Issuer); err != nil {
+		return false, err
+	}
+	return c.bootstrapped, nil
+}
+
+func newKeyring(ctx context.Context, cfg config.Config, opts Options, c *core, issuer string) (*token.Keyring, error) {
+	alg, err := token.ParseAlgorithm(cfg.SigningAlg)
+	if err != nil {
+		return nil, err
+	}
+	kr, err := token.NewKeyring(ctx, token.Config{
+		Store: c.store, Sealer: c.sealer, Algorithm: alg, Issuer: issuer,
+		RotationPeriod: cfg.SigningKeyRotation, Now: opts.Now, Logger: c.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	return kr, nil
+}
+
+// New sets everything up and binds both listeners; Run serves.
+func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.WatchInterval <= 0 {
+		opts.WatchInterval = time.Second
+	}
+	c, err := openCore(ctx, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, opts: opts, log: c.log, store: c.store}
+	if err := a.build(ctx, c); err != nil {
+		a.closeListeners()
+		c.store.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) build(ctx context.Context, c *core) error {
+	var tlsCfg *tls.Config
+	if a.cfg.TLS() {
+		cert, err := tls.LoadX509KeyPair(a.cfg.TLSCert, a.cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	var err error
+	if a.mgmtLn, err = listen(a.cfg.Addr, tlsCfg); err != nil {
+		return err
+	}
+	if a.gwLn, err = listen(a.cfg.GatewayAddr, tlsCfg); err != nil {
+		return err
+	}
+	a.issuer = a.cfg.Issuer
+	if a.issuer == "" {
+		scheme := "http"
+		if tlsCfg != nil {
+			scheme = "https"
+		}
+		a.issuer = scheme + "://" + a.mgmtLn.Addr().String()
+	}
+	if a.keyring, err = newKeyring(ctx, a.cfg, a.opts, c, a.issuer); err != nil {
+		return err
+	}
+	if a.iam, err = iam.New(ctx, iam.Config{
+		Store: a.store, Tokens: a.keyring, Issuer: a.issuer, TokenTTL: a.cfg.TokenTTL,
+		Now: a.opts.Now, Logger: a.log,
+	}); err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	api := httpapi.New(httpapi.Config{
+		IAM: a.iam, Keyring: a.keyring, Ready: a.store.Ping, Issuer: a.issuer, Logger: a.log,
+		Metrics: httpapi.NewMetrics(reg), Gatherer: reg, TrustedProxies: a.cfg.TrustedProxies,
+	})
+	a.mgmt = newHTTPServer(api.Handler(), a.log)
+	a.gw = newHTTPServer(gateway.NotYet(), a.log)
+	return nil
+}
+
+func listen(addr string, tlsCfg *tls.Config) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
+	}
+	return ln, nil
+}
+
+// newHTTPServer sets the timeouts and limits of SPEC §12 on a server.
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// Addr is the management listener's address (host:port).
+func (a *App) Addr() string { return a.mgmtLn.Addr().String() }
+
+// GatewayAddr is the gateway listener's address.
+func (a *App) GatewayAddr() string { return a.gwLn.Addr().String() }
+
+// Issuer is the iss of the tokens this app signs.
+func (a *App) Issuer() string { return a.issuer }
+
+// Store is the app's store (for tests and the benchmark seeder).
+func (a *App) Store() store.Store { return a.store }
+
+// Run serves until ctx is done, then drains in-flight requests for up to 30 s
+// and releases everything.
+func (a *App) Run(ctx context.Context) error {
+	bg, cancel := context.WithCancel(context.Background())
+	a.bgCancel = cancel
+	a.startBackground(bg)
+	a.log.Info("serving", "addr", a.Addr(), "gateway_addr", a.GatewayAddr(), "issuer", a.issuer)
+
+	errc := make(chan error, 2)
+	go func() { errc <- serve(a.mgmt, a.mgmtLn) }()
+	go func() { errc <- serve(a.gw, a.gwLn) }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	a.log.Info("shutting down")
+	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer scancel()
+	err = errors.Join(err, a.mgmt.Shutdown(sctx), a.gw.Shutdown(sctx))
+	return errors.Join(err, a.Close())
+}
+
+func serve(s *http.Server, ln net.Listener) error {
+	if err := s.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close stops background work, writes pending activity and closes the store.
+// Run calls it; call it directly only for an App that never ran.
+func (a *App) Close() error {
+	a.closeMu.Lock()
+	defer a.closeMu.Unlock()
+	if a.closed {
+		return nil
+	}
+	a.closed = true
+	if a.bgCancel != nil {
+		a.bgCancel()
+	}
+	a.bgDone.Wait()
+	a.closeListeners()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var err error
+	if a.iam != nil {
+		err = a.iam.FlushActivity(ctx)
+	}
+	return errors.Join(err, a.store.Close())
+}
+
+func (a *App) closeListeners() {
+	for _, ln := range []net.Listener{a.mgmtLn, a.gwLn} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+}

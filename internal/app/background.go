@@ -1,0 +1,73 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"gatehouse/internal/store"
+)
+
+// startBackground runs the periodic work: activity flushes, signing-key
+// maintenance, and tailing the change log so caches follow changes made
+// elsewhere (other nodes of a shared database).
+func (a *App) startBackground(ctx context.Context) {
+	a.every(ctx, time.Second, "flush key activity", a.iam.FlushActivity)
+	a.every(ctx, time.Minute, "signing-key maintenance", a.keyring.Maintain)
+	a.every(ctx, time.Hour, "prune change log", func(ctx context.Context) error {
+		return a.store.PruneChanges(ctx, a.opts.Now().Add(-24*time.Hour))
+	})
+	last, err := a.store.LastChange(ctx)
+	if err != nil {
+		a.log.Warn("change log: start position unknown; caches will be refreshed", "err", err)
+	}
+	a.every(ctx, a.opts.WatchInterval, "follow change log", func(ctx context.Context) error {
+		var err error
+		last, err = a.applyChanges(ctx, last)
+		return err
+	})
+}
+
+// applyChanges invalidates what the changes after seq touched and returns the
+// new position.
+func (a *App) applyChanges(ctx context.Context, seq int64) (int64, error) {
+	for {
+		changes, err := a.store.Changes(ctx, seq, 1000)
+		if err != nil {
+			return seq, err
+		}
+		signing := false
+		for _, c := range changes {
+			a.iam.Invalidate(c)
+			signing = signing || c.Kind == store.ChangeSigningKey
+			seq = c.Seq
+		}
+		if signing {
+			if err := a.keyring.Refresh(ctx); err != nil {
+				return seq, err
+			}
+		}
+		if len(changes) < 1000 {
+			return seq, nil
+		}
+	}
+}
+
+// every runs fn every interval until ctx ends, logging failures.
+func (a *App) every(ctx context.Context, interval time.Duration, what string, fn func(context.Context) error) {
+	a.bgDone.Add(1)
+	go func() {
+		defer a.bgDone.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := fn(ctx); err != nil && ctx.Err() == nil {
+					a.log.Warn(what+" failed", "err", err)
+				}
+			}
+		}
+	}()
+}

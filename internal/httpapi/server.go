@@ -1,0 +1,276 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"gatehouse/internal/iam"
+	"gatehouse/internal/token"
+)
+
+// Config holds the Server's dependencies.
+type Config struct {
+	IAM            *iam.Service
+	Keyring        *token.Keyring
+	Ready          func(ctx context.Context) error // nil error: ready to serve
+	Issuer         string
+	Logger         *slog.Logger
+	Metrics        *Metrics
+	Gatherer       prometheus.Gatherer
+	TrustedProxies []netip.Prefix
+}
+
+// Server serves the management listener.
+type Server struct {
+	iam      *iam.Service
+	keyring  *token.Keyring
+	ready    func(ctx context.Context) error
+	issuer   string
+	log      *slog.Logger
+	metrics  *Metrics
+	gatherer prometheus.Gatherer
+	proxies  []netip.Prefix
+	mux      *http.ServeMux
+	ridBase  string
+	ridSeq   atomic.Uint64
+}
+
+// New builds the Server and mounts every route.
+func New(cfg Config) *Server {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	s := &Server{
+		iam: cfg.IAM, keyring: cfg.Keyring, ready: cfg.Ready, issuer: cfg.Issuer,
+		log: cfg.Logger, metrics: cfg.Metrics, gatherer: cfg.Gatherer, proxies: cfg.TrustedProxies,
+		mux: http.NewServeMux(), ridBase: hex.EncodeToString(b[:]) + "-",
+	}
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.Pattern, s.guard(rt))
+	}
+	s.mountPublic()
+	return s
+}
+
+// Handler is the whole management listener: middleware around the router.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(s.serveHTTP)
+}
+
+type ctxKey int
+
+const ridKey ctxKey = iota
+
+func requestID(r *http.Request) string {
+	id, _ := r.Context().Value(ridKey).(string)
+	return id
+}
+
+// serveHTTP assigns the request id, recovers panics, records metrics and the
+// access log, and routes.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rid := s.ridBase + strconv.FormatUint(s.ridSeq.Add(1), 36)
+	r = r.WithContext(context.WithValue(r.Context(), ridKey, rid))
+	h := w.Header()
+	h.Set("X-Request-Id", rid)
+	h.Set("X-Content-Type-Options", "nosniff")
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.Error("panic serving request", "request_id", rid, "route", r.Pattern, "panic", p)
+			if !rec.wrote {
+				s.writeError(rec, r, errInternal)
+			}
+		}
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		d := time.Since(start)
+		s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Inc()
+		s.metrics.latency.WithLabelValues(route).Observe(d.Seconds())
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("request_id", rid),
+			slog.String("method", r.Method),
+			slog.String("path", redactedURI(r.URL)),
+			slog.Int("status", rec.status),
+			slog.Int64("bytes", rec.bytes),
+			slog.Duration("duration", d),
+			slog.String("client", s.clientIP(r).String()),
+		)
+	}()
+	s.route(rec, r)
+}
+
+// route dispatches to the mux; when nothing matches, it answers in the API's
+// own error shape instead of the mux's plain text (and /v1 still demands a
+// token first, so unauthenticated callers cannot probe which paths exist).
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	probe := &statusProbe{header: http.Header{}}
+	h.ServeHTTP(probe, r)
+	if probe.status != http.StatusNotFound && probe.status != http.StatusMethodNotAllowed {
+		h.ServeHTTP(w, r) // a redirect to the clean path
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/v1/") || r.URL.Path == "/v1" {
+		if _, err := s.authenticate(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	if probe.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", probe.header.Get("Allow"))
+		s.writeError(w, r, errMethod(r.Method))
+		return
+	}
+	s.writeError(w, r, errNoRoute)
+}
+
+// statusProbe records what the mux's fallback handler would answer.
+type statusProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *statusProbe) Header() http.Header { return p.header }
+func (p *statusProbe) WriteHeader(code int) {
+	if p.status == 0 {
+		p.status = code
+	}
+}
+func (p *statusProbe) Write(b []byte) (int, error) {
+	if p.status == 0 {
+		p.status = http.StatusOK
+	}
+	return len(b), nil
+}
+
+// recorder remembers the status and size of a response.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// secretParams are query parameters whose values never reach a log.
+var secretParams = map[string]bool{
+	"apikey": true, "api_key": true, "client_secret": true, "password": true,
+	"access_token": true, "refresh_token": true, "token": true, "code": true,
+}
+
+// redactedURI is the request path and query with secret values replaced.
+func redactedURI(u *url.URL) string {
+	if u.RawQuery == "" {
+		return u.EscapedPath()
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return u.EscapedPath() + "?[unparsable query]"
+	}
+	for k, vs := range q {
+		if secretParams[strings.ToLower(k)] {
+			for i := range vs {
+				vs[i] = "REDACTED"
+			}
+		}
+	}
+	return u.EscapedPath() + "?" + q.Encode()
+}
+
+// clientIP is the caller's address: the connection's peer, or the nearest
+// untrusted address in X-Forwarded-For when the peer is a trusted proxy.
+func (s *Server) clientIP(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	addr := ap.Addr().Unmap()
+	if !s.trusted(addr) {
+		return addr
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return addr // a junk hop: trust nothing before it
+		}
+		a = a.Unmap()
+		if !s.trusted(a) {
+			return a
+		}
+		addr = a
+	}
+	return addr
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// mountPublic mounts the unauthenticated endpoints.
+func (s *Server) mountPublic() {
+	s.mux.HandleFunc("/apikey", s.handleV5Token)
+	s.mux.HandleFunc("/identity/token", s.handleIAMToken)
+	s.mux.HandleFunc("GET /identity/keys", s.handleJWKS)
+	s.mux.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
+	s.mux.HandleFunc("GET /.well-known/openid-configuration", s.handleDiscovery)
+	s.mux.HandleFunc("GET /identity/.well-known/openid-configuration", s.handleDiscovery)
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.ready(ctx); err != nil {
+		s.log.Warn("not ready", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

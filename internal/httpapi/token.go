@@ -1,0 +1,156 @@
+package httpapi
+
+import (
+	"errors"
+	"log/slog"
+	"mime"
+	"net/http"
+
+	"gatehouse/internal/iam"
+	"gatehouse/internal/token"
+)
+
+// maxTokenForm bounds a token request's form body.
+const maxTokenForm = 64 << 10
+
+// tokenError is the token service's error body (SPEC §3.3, IBM IAM shape).
+type tokenError struct {
+	ErrorCode    string       `json:"errorCode"`
+	ErrorMessage string       `json:"errorMessage"`
+	Context      tokenContext `json:"context"`
+}
+
+type tokenContext struct {
+	RequestID   string `json:"requestId"`
+	RequestType string `json:"requestType"`
+}
+
+var (
+	errTokenMethod      = &iam.TokenError{Status: http.StatusMethodNotAllowed, Code: "BXNIM0060E", Message: "Method not allowed; use POST"}
+	errTokenGrant       = &iam.TokenError{Status: http.StatusBadRequest, Code: "BXNIM0103E", Message: "Unsupported grant type"}
+	errTokenTooLarge    = &iam.TokenError{Status: http.StatusRequestEntityTooLarge, Code: "BXNIM0413E", Message: "Request body too large"}
+	errTokenForm        = &iam.TokenError{Status: http.StatusBadRequest, Code: "BXNIM0109E", Message: "The request body must be application/x-www-form-urlencoded"}
+	errTokenUnavailable = &iam.TokenError{Status: http.StatusServiceUnavailable, Code: "BXNIM0503E", Message: "The token service is temporarily unavailable"}
+	errTokenInternal    = &iam.TokenError{Status: http.StatusInternalServerError, Code: "BXNIM0500E", Message: "Internal error"}
+)
+
+// handleV5Token is POST /apikey?apikey=KEY → {"jwt": …} (SPEC §3.1).
+func (s *Server) handleV5Token(w http.ResponseWriter, r *http.Request) {
+	req, terr := s.tokenRequest(w, r)
+	if terr != nil {
+		s.writeTokenError(w, r, "v5", terr)
+		return
+	}
+	t, ok := s.exchange(w, r, "v5", req)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"jwt": t.Token, "expires_in": t.ExpiresIn, "expiration": t.Expiration})
+}
+
+// handleIAMToken is IBM IAM's POST /identity/token (SPEC §3.2).
+func (s *Server) handleIAMToken(w http.ResponseWriter, r *http.Request) {
+	req, terr := s.tokenRequest(w, r)
+	if terr == nil {
+		switch gt := r.PostForm.Get("grant_type"); gt {
+		case "":
+			terr = iam.ErrMissing("grant_type")
+		case iam.GrantTypeAPIKey:
+		default:
+			terr = errTokenGrant
+		}
+	}
+	if terr != nil {
+		s.writeTokenError(w, r, "iam", terr)
+		return
+	}
+	t, ok := s.exchange(w, r, "iam", req)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token":  t.Token,
+		"refresh_token": "not_supported",
+		"token_type":    "Bearer",
+		"expires_in":    t.ExpiresIn,
+		"expiration":    t.Expiration,
+		"scope":         "ibm openid",
+	})
+}
+
+// tokenRequest parses a token request: POST only; the key and options from
+// the form body or the query string.
+func (s *Server) tokenRequest(w http.ResponseWriter, r *http.Request) (iam.ExchangeRequest, *iam.TokenError) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return iam.ExchangeRequest{}, errTokenMethod
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-www-form-urlencoded" {
+			if r.ContentLength != 0 {
+				return iam.ExchangeRequest{}, errTokenForm
+			}
+		}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxTokenForm)
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return iam.ExchangeRequest{}, errTokenTooLarge
+		}
+		return iam.ExchangeRequest{}, errTokenForm
+	}
+	return iam.ExchangeRequest{
+		APIKey:    r.Form.Get("apikey"),
+		Role:      r.Form.Get("role"),
+		ExpiresIn: r.Form.Get("expires_in"),
+	}, nil
+}
+
+// exchange runs the exchange and writes the error if it fails.
+func (s *Server) exchange(w http.ResponseWriter, r *http.Request, endpoint string, req iam.ExchangeRequest) (iam.IssuedToken, bool) {
+	t, err := s.iam.Exchange(r.Context(), req)
+	if err == nil {
+		s.metrics.exchanges.WithLabelValues(endpoint, "success").Inc()
+		return t, true
+	}
+	var terr *iam.TokenError
+	if !errors.As(err, &terr) {
+		terr = errTokenInternal
+		if isUnavailable(err) {
+			terr = errTokenUnavailable
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelError, "token exchange failed", slog.String("request_id", requestID(r)), slog.Any("err", err))
+	}
+	s.writeTokenError(w, r, endpoint, terr)
+	return iam.IssuedToken{}, false
+}
+
+func (s *Server) writeTokenError(w http.ResponseWriter, r *http.Request, endpoint string, e *iam.TokenError) {
+	outcome := map[string]string{"BXNIM0415E": "bad_key", "BXNIM0503E": "unavailable", "BXNIM0500E": "error"}[e.Code]
+	if outcome == "" {
+		outcome = "bad_request"
+	}
+	s.metrics.exchanges.WithLabelValues(endpoint, outcome).Inc()
+	writeJSON(w, e.Status, tokenError{
+		ErrorCode:    e.Code,
+		ErrorMessage: e.Message,
+		Context:      tokenContext{RequestID: requestID(r), RequestType: "incoming.Identity_Token"},
+	})
+}
+
+// handleJWKS serves the published signing keys (SPEC §3.5).
+func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(s.keyring.JWKS())
+}
+
+// handleDiscovery serves the OpenID configuration at both paths.
+func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(token.OpenIDConfiguration(s.issuer, s.keyring.Algorithms()))
+}
