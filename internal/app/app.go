@@ -147,7 +147,12 @@ func Init(ctx context.Context, cfg config.Config, opts Options) (bool, error) {
 		return false, err
 	}
 	defer c.store.Close()
-	if _, err := newKeyring(ctx, cfg, opts, c, cfg.Issuer); err != nil {
+	// init signs no token; the issuer only satisfies the keyring (serve sets its own).
+	issuer := cfg.Issuer
+	if issuer == "" {
+		issuer = "http://" + cfg.Addr
+	}
+	if _, err := newKeyring(ctx, cfg, opts, c, issuer); err != nil {
 		return false, err
 	}
 	return c.bootstrapped, nil
