@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -172,7 +173,7 @@ func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request, p *iam.Prin
 	}
 	if ps := q.Get("pagesize"); ps != "" {
 		n, err := strconv.Atoi(ps)
-		if err != nil {
+		if err != nil || n < 1 { // 0 would mean "not given" below
 			return errs.Invalid("pagesize", "pagesize must be a whole number between 1 and 100.")
 		}
 		in.PageSize = n
@@ -298,19 +299,11 @@ func (s *Server) deleteAPIKey(w http.ResponseWriter, r *http.Request, p *iam.Pri
 	return nil
 }
 
-func (s *Server) lockAPIKey(locked bool) func(http.ResponseWriter, *http.Request, *iam.Principal) error {
+// keyToggle serves the paired POST/DELETE switches (lock, disable): set is
+// the service method, on the value POST sets.
+func keyToggle(set func(context.Context, *iam.Principal, string, bool) error, on bool) func(http.ResponseWriter, *http.Request, *iam.Principal) error {
 	return func(w http.ResponseWriter, r *http.Request, p *iam.Principal) error {
-		if err := s.iam.SetAPIKeyLocked(r.Context(), p, r.PathValue("id"), locked); err != nil {
-			return err
-		}
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	}
-}
-
-func (s *Server) disableAPIKey(disabled bool) func(http.ResponseWriter, *http.Request, *iam.Principal) error {
-	return func(w http.ResponseWriter, r *http.Request, p *iam.Principal) error {
-		if err := s.iam.SetAPIKeyDisabled(r.Context(), p, r.PathValue("id"), disabled); err != nil {
+		if err := set(r.Context(), p, r.PathValue("id"), on); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)

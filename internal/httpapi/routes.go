@@ -55,10 +55,10 @@ func (s *Server) routes() []Route {
 		{"GET /v1/apikeys/{id}", self(iam.Reader), s.getAPIKey},
 		{"PUT /v1/apikeys/{id}", self(iam.Writer), s.updateAPIKey},
 		{"DELETE /v1/apikeys/{id}", self(iam.Writer), s.deleteAPIKey},
-		{"POST /v1/apikeys/{id}/lock", self(iam.Writer), s.lockAPIKey(true)},
-		{"DELETE /v1/apikeys/{id}/lock", self(iam.Writer), s.lockAPIKey(false)},
-		{"POST /v1/apikeys/{id}/disable", self(iam.Writer), s.disableAPIKey(true)},
-		{"DELETE /v1/apikeys/{id}/disable", self(iam.Writer), s.disableAPIKey(false)},
+		{"POST /v1/apikeys/{id}/lock", self(iam.Writer), keyToggle(s.iam.SetAPIKeyLocked, true)},
+		{"DELETE /v1/apikeys/{id}/lock", self(iam.Writer), keyToggle(s.iam.SetAPIKeyLocked, false)},
+		{"POST /v1/apikeys/{id}/disable", self(iam.Writer), keyToggle(s.iam.SetAPIKeyDisabled, true)},
+		{"DELETE /v1/apikeys/{id}/disable", self(iam.Writer), keyToggle(s.iam.SetAPIKeyDisabled, false)},
 		{"POST /v1/apikeys/{id}/rotate", self(iam.Writer), s.rotateAPIKey},
 
 		{"POST /v1/signing-keys/rotate", account(iam.Administrator), s.rotateSigningKey},
@@ -95,10 +95,16 @@ func (s *Server) authenticate(r *http.Request) (*iam.Principal, error) {
 	return s.iam.Authenticate(r.Context(), tok)
 }
 
+// roles is what authorize needs of the caller (*iam.Principal).
+type roles interface {
+	MaxRole() iam.Role
+	AccountRole() iam.Role
+}
+
 // authorize applies a rule. Whatever the rule says, a request that is not a
 // read needs at least Writer (a Reader can never change anything), and a rule
 // without a scope or role refuses everyone: deny by default.
-func authorize(rule Rule, method string, p *iam.Principal) error {
+func authorize(rule Rule, method string, p roles) error {
 	need := rule.Role
 	if !isRead(method) {
 		need = max(need, iam.Writer)
