@@ -96,10 +96,30 @@ func (s *Service) getKeyWithActivity(get func() (store.APIKey, error)) (store.AP
 	if err != nil {
 		return k, err
 	}
-	p := s.activity.peek(k.ID)
+	s.activity.addPending(&k)
+	return k, nil
+}
+
+// listKeysWithActivity lists keys and adds their activity not yet flushed, so
+// a listing agrees with reading each key.
+func (s *Service) listKeysWithActivity(ctx context.Context, q store.APIKeyQuery) ([]store.APIKey, error) {
+	s.activity.flush.RLock()
+	defer s.activity.flush.RUnlock()
+	keys, err := s.store.ListAPIKeys(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	for i := range keys {
+		s.activity.addPending(&keys[i])
+	}
+	return keys, nil
+}
+
+// addPending adds the counts of k not yet flushed to k.
+func (a *activity) addPending(k *store.APIKey) {
+	p := a.peek(k.ID)
 	k.AuthnCount += p.Count
 	if p.Last.After(k.LastAuthn) {
 		k.LastAuthn = p.Last
 	}
-	return k, nil
 }

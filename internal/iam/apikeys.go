@@ -308,7 +308,7 @@ func (s *Service) ListAPIKeys(ctx context.Context, p *Principal, in ListKeysInpu
 		offset = t.Offset
 		sq.After = &store.APIKeyCursor{Name: t.Name, CreatedAt: time.UnixMicro(t.Created).UTC(), ID: t.ID}
 	}
-	keys, err := s.store.ListAPIKeys(ctx, sq)
+	keys, err := s.listKeysWithActivity(ctx, sq)
 	if err != nil {
 		return KeyPage{}, fmt.Errorf("list api keys: %w", err)
 	}
