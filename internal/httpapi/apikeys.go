@@ -97,6 +97,15 @@ func writeKey(w http.ResponseWriter, status int, v apiKeyView) {
 	writeJSON(w, status, v)
 }
 
+// writeCreatedKey answers 201 with a new key and its value, the one time the
+// value is shown.
+func writeCreatedKey(w http.ResponseWriter, created iam.CreatedKey) {
+	v := viewAPIKey(created.Key, false, false)
+	v.APIKey = created.Value
+	w.Header().Set("Location", "/v1/apikeys/"+v.ID)
+	writeKey(w, http.StatusCreated, v)
+}
+
 // optionalTime decodes a nullable RFC 3339 time field: absent leaves it,
 // null or "" clears it.
 type optionalTime struct {
@@ -158,10 +167,7 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, p *iam.Pri
 	if err != nil {
 		return err
 	}
-	v := viewAPIKey(created.Key, false, false)
-	v.APIKey = created.Value
-	w.Header().Set("Location", "/v1/apikeys/"+v.ID)
-	writeKey(w, http.StatusCreated, v)
+	writeCreatedKey(w, created)
 	return nil
 }
 
@@ -329,10 +335,7 @@ func (s *Server) rotateAPIKey(w http.ResponseWriter, r *http.Request, p *iam.Pri
 	if err != nil {
 		return err
 	}
-	v := viewAPIKey(created.Key, false, false)
-	v.APIKey = created.Value
-	w.Header().Set("Location", "/v1/apikeys/"+v.ID)
-	writeKey(w, http.StatusCreated, v)
+	writeCreatedKey(w, created)
 	return nil
 }
 
