@@ -26,6 +26,8 @@ type Store interface {
 	PolicyStore
 	APIKeyStore
 	SigningKeyStore
+	OrgStore
+	AuditStore
 	MetaStore
 	ChangeLog
 
@@ -267,6 +269,103 @@ type SigningKeyStore interface {
 	DeleteSigningKey(ctx context.Context, id string) error
 }
 
+// Org is a provider organization: the scope that APIs, products, catalogs and
+// org policies belong to.
+type Org struct {
+	ID         string // opaque (a UUID)
+	AccountID  string
+	Name       string // lowercase slug, unique within the account
+	Title      string
+	Version    int64
+	CreatedBy  string // iam_id
+	CreatedAt  time.Time
+	ModifiedAt time.Time
+}
+
+// Environment is a catalog of a provider org (API Connect's "catalog").
+type Environment struct {
+	ID         string // opaque (a UUID)
+	AccountID  string
+	OrgID      string
+	Name       string // lowercase slug, unique within the org
+	Title      string
+	CreatedBy  string
+	CreatedAt  time.Time
+	ModifiedAt time.Time
+}
+
+// OrgStore keeps provider orgs and their catalogs.
+type OrgStore interface {
+	// CreateOrg creates the org and, in the same transaction, its first
+	// environments. ErrAlreadyExists for a duplicate id or name (of the org or
+	// of an environment within it).
+	CreateOrg(ctx context.Context, o Org, envs []Environment) error
+	// GetOrg finds an org of the account by id or name; ErrNotFound when absent.
+	GetOrg(ctx context.Context, accountID, idOrName string) (Org, error)
+	// ListOrgs lists the account's orgs ordered by name; Page.After is a name.
+	ListOrgs(ctx context.Context, accountID string, p Page) ([]Org, error)
+	// UpdateOrg works as UpdateUser (ID, AccountID, CreatedBy and CreatedAt are
+	// kept); ErrAlreadyExists when the new name is taken.
+	UpdateOrg(ctx context.Context, id string, fn func(o *Org) error) (Org, error)
+	// DeleteOrg deletes the org with its environments and the policies scoped
+	// to it; ErrNotFound when absent. A non-nil check sees the stored org inside
+	// the transaction; an error from it aborts the delete and is returned as is.
+	DeleteOrg(ctx context.Context, id string, check func(Org) error) error
+
+	// CreateEnvironment returns ErrAlreadyExists for a duplicate id or a name
+	// taken within the org, ErrNotFound when the org does not exist.
+	CreateEnvironment(ctx context.Context, e Environment) error
+	// GetEnvironment finds an environment of the org by id or name.
+	GetEnvironment(ctx context.Context, orgID, idOrName string) (Environment, error)
+	// ListEnvironments lists the org's environments ordered by name.
+	ListEnvironments(ctx context.Context, orgID string) ([]Environment, error)
+	// DeleteEnvironment returns ErrNotFound when absent.
+	DeleteEnvironment(ctx context.Context, orgID, id string) error
+}
+
+// AuditEntry is one record of the append-only, hash-chained audit log.
+type AuditEntry struct {
+	Seq           int64 // assigned by AppendAudit: 1, 2, …
+	AccountID     string
+	Time          time.Time
+	ActorIAMID    string
+	ActorAPIKeyID string
+	Action        string // e.g. "apikey.create", "token.exchange"
+	Target        string // what was acted on (an id), if anything
+	Outcome       string // "success", "failure" or "denied"
+	RequestID     string
+	SourceIP      string
+	Message       string // a short, secret-free detail
+	PrevHash      string // the previous entry's Hash ("" for the first)
+	Hash          string // seals this entry together with PrevHash
+}
+
+// AuditQuery selects audit entries; empty fields do not filter. Entries come
+// in Seq order, strictly after AfterSeq, at most Limit (0: 100).
+type AuditQuery struct {
+	AccountID string
+	Actor     string // iam_id or API key id
+	Action    string
+	Target    string
+	Since     time.Time // inclusive
+	Until     time.Time // exclusive
+	AfterSeq  int64
+	Limit     int
+}
+
+// AuditStore keeps the audit log. Entries are never updated or deleted
+// through this interface.
+type AuditStore interface {
+	// AppendAudit appends the batch in order in one transaction. For each
+	// entry it sets Seq to the previous entry's Seq+1, then calls seal with the
+	// previous entry (the zero AuditEntry before the first) so the caller can
+	// set PrevHash and Hash; appends from several goroutines or nodes are
+	// serialized so the chain never forks.
+	AppendAudit(ctx context.Context, batch []AuditEntry, seal func(prev AuditEntry, e *AuditEntry)) error
+	// ListAudit returns entries matching q in Seq order.
+	ListAudit(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
+}
+
 // MetaStore keeps a few named values about the deployment itself.
 type MetaStore interface {
 	// GetMeta returns ErrNotFound when the name is unset.
@@ -278,11 +377,13 @@ type MetaStore interface {
 // Change kinds written to the change log.
 const (
 	ChangeAccount    = "account"
-	ChangeUser       = "user"       // Key: the user's iam_id
-	ChangeServiceID  = "serviceid"  // Key: the service ID's iam_id
-	ChangePolicy     = "policy"     // Key: the policy subject's iam_id
-	ChangeAPIKey     = "apikey"     // Key: the key id
-	ChangeSigningKey = "signingkey" // Key: the kid
+	ChangeUser       = "user"        // Key: the user's iam_id
+	ChangeServiceID  = "serviceid"   // Key: the service ID's iam_id
+	ChangePolicy     = "policy"      // Key: the policy subject's iam_id
+	ChangeAPIKey     = "apikey"      // Key: the key id
+	ChangeSigningKey = "signingkey"  // Key: the kid
+	ChangeOrg        = "org"         // Key: the org id
+	ChangeEnv        = "environment" // Key: the environment id
 )
 
 // Change is one entry of the change log.

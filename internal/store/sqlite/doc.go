@@ -8,10 +8,11 @@
 // failing with "database is locked"), and a separate pool of read-only
 // connections so that reads never wait for the writer.
 //
-// The Update and Rotate closures run while the writer connection is held: they
-// must be quick and must not call the Store's mutating methods, which would
-// deadlock waiting for that connection. Reads from inside a closure are fine but
-// see the state before the closure's transaction.
+// The Update and Rotate closures, the Delete checks and AppendAudit's seal run
+// while the writer connection is held: they must be quick and must not call the
+// Store's mutating methods, which would deadlock waiting for that connection.
+// Reads from inside a closure are fine but see the state before the closure's
+// transaction.
 //
 // The package translates between Go records and rows and nothing else. It must
 // never make a business or authorization decision (what a role allows, whether

@@ -201,6 +201,28 @@ func TestConcurrentWritersAndReaders(t *testing.T) {
 	}
 }
 
+// TestAuditLogIsAppendOnly: the schema itself refuses to change or remove an
+// audit entry, so a stray statement cannot quietly break the chain.
+func TestAuditLogIsAppendOnly(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	s := open(t, path, sqlite.Options{})
+	e := store.AuditEntry{AccountID: "acct", Time: time.Now(), Action: "user.create", Outcome: "success"}
+	if err := s.AppendAudit(ctx, []store.AuditEntry{e}, func(_ store.AuditEntry, e *store.AuditEntry) { e.Hash = "h1" }); err != nil {
+		t.Fatal(err)
+	}
+	db := inspect(t, path)
+	for _, q := range []string{`UPDATE audit_log SET message = 'edited' WHERE seq = 1`, `DELETE FROM audit_log WHERE seq = 1`} {
+		if _, err := db.ExecContext(ctx, q); err == nil {
+			t.Errorf("%s succeeded", q)
+		}
+	}
+	es, err := s.ListAudit(ctx, store.AuditQuery{})
+	if err != nil || len(es) != 1 || es[0].Message != "" || es[0].Hash != "h1" {
+		t.Fatalf("ListAudit = %+v, %v; want the entry as appended", es, err)
+	}
+}
+
 func TestOpenRefusesMemory(t *testing.T) {
 	if _, err := sqlite.Open(context.Background(), ":memory:", sqlite.Options{}); err == nil {
 		t.Fatal("Open(:memory:) succeeded; readers and the writer would see different databases")

@@ -156,6 +156,76 @@ func testChangesLogged(t *testing.T, s store.Store) {
 			k := mustCreateSigningKey(t, s, newSigningKey(2))
 			return mutation{func() error { return s.DeleteSigningKey(ctx, k.ID) }, nil, []change{{store.ChangeSigningKey, k.ID}}}
 		}},
+		{"create-org-with-environments", func(t *testing.T) mutation {
+			o := newOrg("acme")
+			sb, prod := newEnv(o, "sb"), newEnv(o, "prod")
+			return mutation{func() error { return s.CreateOrg(ctx, o, []store.Environment{sb, prod}) }, nil, []change{
+				{store.ChangeOrg, o.ID}, {store.ChangeEnv, sb.ID}, {store.ChangeEnv, prod.ID}}}
+		}},
+		{"create-org-without-environments", func(t *testing.T) mutation {
+			o := newOrg("bare")
+			return mutation{func() error { return s.CreateOrg(ctx, o, nil) }, nil, []change{{store.ChangeOrg, o.ID}}}
+		}},
+		{"create-duplicate-org", func(t *testing.T) mutation {
+			o, _ := mustCreateOrg(t, s, newOrg("taken"))
+			v := newOrg(o.Name)
+			return mutation{func() error { return s.CreateOrg(ctx, v, []store.Environment{newEnv(v, "sb")}) }, store.ErrAlreadyExists, nil}
+		}},
+		{"update-org", func(t *testing.T) mutation {
+			o, _ := mustCreateOrg(t, s, newOrg("upd"), "sb")
+			return mutation{func() error {
+				_, err := s.UpdateOrg(ctx, o.ID, func(v *store.Org) error { v.Name = "updated"; return nil })
+				return err
+			}, nil, []change{{store.ChangeOrg, o.ID}}}
+		}},
+		{"update-org-fn-error", func(t *testing.T) mutation {
+			o, _ := mustCreateOrg(t, s, newOrg("fnerr"))
+			return mutation{func() error {
+				_, err := s.UpdateOrg(ctx, o.ID, func(*store.Org) error { return errBoom })
+				return err
+			}, errBoom, nil}
+		}},
+		{"delete-org-with-environments-and-policies", func(t *testing.T) mutation {
+			o, envs := mustCreateOrg(t, s, newOrg("del"), "sb", "prod")
+			survivor, _ := mustCreateOrg(t, s, newOrg("survivor"), "sb")
+			mustCreatePolicy(t, s, newPolicy("iam-User-m", "Manager", o.ID))
+			mustCreatePolicy(t, s, newPolicy("iam-User-r", "Reader", o.ID))
+			mustCreatePolicy(t, s, newPolicy("iam-User-w", "Writer", survivor.ID))
+			mustCreatePolicy(t, s, newPolicy("iam-User-w", "Writer", ""))
+			return mutation{func() error { return s.DeleteOrg(ctx, o.ID, nil) }, nil, []change{
+				{store.ChangeOrg, o.ID}, {store.ChangeEnv, envs[0].ID}, {store.ChangeEnv, envs[1].ID},
+				{store.ChangePolicy, "iam-User-m"}, {store.ChangePolicy, "iam-User-r"}}}
+		}},
+		{"delete-org-refused-by-check", func(t *testing.T) mutation {
+			o, _ := mustCreateOrg(t, s, newOrg("guarded"), "sb")
+			mustCreatePolicy(t, s, newPolicy("iam-User-g", "Manager", o.ID))
+			return mutation{func() error { return s.DeleteOrg(ctx, o.ID, func(store.Org) error { return errBoom }) }, errBoom, nil}
+		}},
+		{"delete-missing-org", func(t *testing.T) mutation {
+			return mutation{func() error { return s.DeleteOrg(ctx, "no-such-org", nil) }, store.ErrNotFound, nil}
+		}},
+		{"create-environment", func(t *testing.T) mutation {
+			o, _ := mustCreateOrg(t, s, newOrg("envs"))
+			e := newEnv(o, "staging")
+			return mutation{func() error { return s.CreateEnvironment(ctx, e) }, nil, []change{{store.ChangeEnv, e.ID}}}
+		}},
+		{"create-environment-in-missing-org", func(t *testing.T) mutation {
+			e := newEnv(newOrg("never-created"), "sb")
+			return mutation{func() error { return s.CreateEnvironment(ctx, e) }, store.ErrNotFound, nil}
+		}},
+		{"delete-environment", func(t *testing.T) mutation {
+			o, envs := mustCreateOrg(t, s, newOrg("envdel"), "sb", "prod")
+			return mutation{func() error { return s.DeleteEnvironment(ctx, o.ID, envs[1].ID) }, nil, []change{{store.ChangeEnv, envs[1].ID}}}
+		}},
+		{"delete-missing-environment", func(t *testing.T) mutation {
+			o, _ := mustCreateOrg(t, s, newOrg("noenv"))
+			return mutation{func() error { return s.DeleteEnvironment(ctx, o.ID, "no-such-env") }, store.ErrNotFound, nil}
+		}},
+		{"append-audit", func(t *testing.T) mutation {
+			return mutation{func() error {
+				return s.AppendAudit(ctx, []store.AuditEntry{newAuditEntry("org.create", "acme")}, sealChain)
+			}, nil, nil}
+		}},
 	}
 	for _, tc := range cases {
 		m := tc.prepare(t)

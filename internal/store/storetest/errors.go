@@ -15,6 +15,8 @@ func testNotFound(t *testing.T, s store.Store) {
 	sid := func(*store.ServiceID) error { called = true; return nil }
 	key := func(*store.APIKey) error { called = true; return nil }
 	rotate := func(*store.APIKey) (store.APIKey, error) { called = true; return newAPIKey("x", "x"), nil }
+	org := func(*store.Org) error { called = true; return nil }
+	orgCheck := func(store.Org) error { called = true; return nil }
 
 	for _, tc := range []struct {
 		name string
@@ -36,6 +38,14 @@ func testNotFound(t *testing.T, s store.Store) {
 		{"RotateAPIKey", func(ctx context.Context) error { _, _, err := s.RotateAPIKey(ctx, missing, rotate); return err }},
 		{"DeleteAPIKey", func(ctx context.Context) error { return s.DeleteAPIKey(ctx, missing, nil) }},
 		{"DeleteSigningKey", func(ctx context.Context) error { return s.DeleteSigningKey(ctx, missing) }},
+		{"GetOrg", func(ctx context.Context) error { _, err := s.GetOrg(ctx, acct, missing); return err }},
+		{"UpdateOrg", func(ctx context.Context) error { _, err := s.UpdateOrg(ctx, missing, org); return err }},
+		{"DeleteOrg", func(ctx context.Context) error { return s.DeleteOrg(ctx, missing, orgCheck) }},
+		{"CreateEnvironment", func(ctx context.Context) error {
+			return s.CreateEnvironment(ctx, newEnv(store.Org{ID: missing, AccountID: acct}, "sb"))
+		}},
+		{"GetEnvironment", func(ctx context.Context) error { _, err := s.GetEnvironment(ctx, missing, missing); return err }},
+		{"DeleteEnvironment", func(ctx context.Context) error { return s.DeleteEnvironment(ctx, missing, missing) }},
 		{"GetMeta", func(ctx context.Context) error { _, err := s.GetMeta(ctx, missing); return err }},
 	} {
 		wantErr(t, tc.name, tc.call(t.Context()), store.ErrNotFound)
@@ -62,4 +72,10 @@ func testClosed(t *testing.T, s store.Store) {
 	wantErr(t, "UpdateUser after Close", err, store.ErrUnavailable)
 	_, err = s.Changes(ctx, 0, 10)
 	wantErr(t, "Changes after Close", err, store.ErrUnavailable)
+	wantErr(t, "CreateOrg after Close", s.CreateOrg(ctx, newOrg("acme"), nil), store.ErrUnavailable)
+	_, err = s.GetOrg(ctx, acct, "acme")
+	wantErr(t, "GetOrg after Close", err, store.ErrUnavailable)
+	wantErr(t, "AppendAudit after Close", s.AppendAudit(ctx, []store.AuditEntry{newAuditEntry("user.create", u.ID)}, sealChain), store.ErrUnavailable)
+	_, err = s.ListAudit(ctx, store.AuditQuery{})
+	wantErr(t, "ListAudit after Close", err, store.ErrUnavailable)
 }

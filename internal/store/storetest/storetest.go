@@ -69,6 +69,29 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"signingkeys/duplicate-id-or-generation-fails", testSigningKeyDuplicates},
 		{"signingkeys/delete", testSigningKeyDelete},
 
+		{"orgs/create-and-get-by-id-and-name", testOrgCreateGet},
+		{"orgs/get-prefers-id-over-name", testOrgGetPrefersID},
+		{"orgs/duplicate-id-or-name-in-account-fails", testOrgDuplicates},
+		{"orgs/create-with-environments-is-atomic", testOrgCreateAtomic},
+		{"orgs/list-by-name-in-pages", testOrgList},
+		{"orgs/update-bumps-version-keeps-immutable-fields", testOrgUpdate},
+		{"orgs/update-to-taken-name-fails", testOrgUpdateTakenName},
+		{"orgs/update-fn-error-changes-nothing", testOrgUpdateFnError},
+		{"orgs/delete-cascades-to-environments-and-org-policies", testOrgDeleteCascades},
+		{"orgs/delete-check-runs-in-the-transaction", testOrgDeleteCheck},
+
+		{"environments/create-get-list-delete", testEnvCreateGetListDelete},
+		{"environments/duplicate-id-or-name-in-org-fails", testEnvDuplicates},
+		{"environments/create-in-missing-org-fails", testEnvMissingOrg},
+
+		{"audit/append-numbers-from-one-across-batches", testAuditAppend},
+		{"audit/seal-sees-the-true-previous-entry", testAuditSealSeesPrevious},
+		{"audit/seal-sees-the-entry-as-stored", testAuditSealedAsStored},
+		{"audit/list-filters", testAuditListFilters},
+		{"audit/list-pages-after-seq", testAuditListPages},
+		{"audit/list-default-limit-is-100", testAuditListDefaultLimit},
+		{"audit/append-writes-no-change", testAuditNoChange},
+
 		{"meta/put-if-absent-sets-once", testMeta},
 
 		{"errors/missing-records-not-found", testNotFound},
@@ -83,6 +106,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"concurrency/same-username-one-wins", testConcurrentUsername},
 		{"concurrency/creates-all-succeed", testConcurrentCreates},
 		{"concurrency/paging-while-inserting-no-duplicates", testConcurrentPaging},
+		{"concurrency/audit-appends-never-fork-the-chain", testConcurrentAudit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
@@ -188,6 +212,33 @@ func newSigningKey(generation int64) store.SigningKey {
 	}
 }
 
+func newOrg(name string) store.Org {
+	return store.Org{
+		ID:         newUUID(),
+		AccountID:  acct,
+		Name:       name,
+		Title:      "Org " + name,
+		Version:    1,
+		CreatedBy:  "iam-User-creator",
+		CreatedAt:  t0,
+		ModifiedAt: t0,
+	}
+}
+
+// newEnv is an environment of o.
+func newEnv(o store.Org, name string) store.Environment {
+	return store.Environment{
+		ID:         newUUID(),
+		AccountID:  o.AccountID,
+		OrgID:      o.ID,
+		Name:       name,
+		Title:      "Environment " + name,
+		CreatedBy:  "iam-User-creator",
+		CreatedAt:  t0,
+		ModifiedAt: t0.Add(time.Second),
+	}
+}
+
 func newBootstrap(accountID string) store.Bootstrap {
 	u := newUser("admin")
 	u.AccountID = accountID
@@ -243,6 +294,27 @@ func mustCreateSigningKey(t *testing.T, s store.Store, k store.SigningKey) store
 	return k
 }
 
+// mustCreateOrg creates o with an environment of each name and returns them.
+func mustCreateOrg(t *testing.T, s store.Store, o store.Org, envNames ...string) (store.Org, []store.Environment) {
+	t.Helper()
+	envs := make([]store.Environment, len(envNames))
+	for i, name := range envNames {
+		envs[i] = newEnv(o, name)
+	}
+	if err := s.CreateOrg(t.Context(), o, envs); err != nil {
+		t.Fatalf("CreateOrg(%s): %v", o.Name, err)
+	}
+	return o, envs
+}
+
+func mustCreateEnv(t *testing.T, s store.Store, e store.Environment) store.Environment {
+	t.Helper()
+	if err := s.CreateEnvironment(t.Context(), e); err != nil {
+		t.Fatalf("CreateEnvironment(%s): %v", e.Name, err)
+	}
+	return e
+}
+
 func mustGetUser(t *testing.T, s store.Store, id string) store.User {
 	t.Helper()
 	u, err := s.GetUser(t.Context(), id)
@@ -268,6 +340,33 @@ func mustGetAPIKey(t *testing.T, s store.Store, id string) store.APIKey {
 		t.Fatalf("GetAPIKey(%s): %v", id, err)
 	}
 	return k
+}
+
+func mustGetOrg(t *testing.T, s store.Store, accountID, idOrName string) store.Org {
+	t.Helper()
+	o, err := s.GetOrg(t.Context(), accountID, idOrName)
+	if err != nil {
+		t.Fatalf("GetOrg(%s): %v", idOrName, err)
+	}
+	return o
+}
+
+func mustGetEnv(t *testing.T, s store.Store, orgID, idOrName string) store.Environment {
+	t.Helper()
+	e, err := s.GetEnvironment(t.Context(), orgID, idOrName)
+	if err != nil {
+		t.Fatalf("GetEnvironment(%s): %v", idOrName, err)
+	}
+	return e
+}
+
+func mustListEnvs(t *testing.T, s store.Store, orgID string) []store.Environment {
+	t.Helper()
+	es, err := s.ListEnvironments(t.Context(), orgID)
+	if err != nil {
+		t.Fatalf("ListEnvironments(%s): %v", orgID, err)
+	}
+	return es
 }
 
 func mustLastChange(t *testing.T, s store.Store) int64 {
@@ -312,9 +411,9 @@ func wantNoChange(t *testing.T, s store.Store, seq int64) {
 	}
 }
 
-// idsOf lists the ids of records, for comparing listings.
-func idsOf[T any](records []T, id func(T) string) []string {
-	out := make([]string, len(records))
+// idsOf lists the ids (or Seqs) of records, for comparing listings.
+func idsOf[T, K any](records []T, id func(T) K) []K {
+	out := make([]K, len(records))
 	for i, r := range records {
 		out[i] = id(r)
 	}
@@ -325,6 +424,9 @@ func userID(u store.User) string           { return u.ID }
 func serviceIDID(v store.ServiceID) string { return v.ID }
 func policyID(p store.Policy) string       { return p.ID }
 func apiKeyID(k store.APIKey) string       { return k.ID }
+func orgID(o store.Org) string             { return o.ID }
+func envID(e store.Environment) string     { return e.ID }
+func auditSeq(e store.AuditEntry) int64    { return e.Seq }
 
 // walkPages calls list with p.After set to the cursor of the last record of
 // the previous page until a page is shorter than limit, and returns every
