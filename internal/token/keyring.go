@@ -135,10 +135,12 @@ func (s *snapshot) signer(now time.Time) *key {
 	return nil
 }
 
-// NewKeyring loads the signing keys from cfg.Store. When there is none, or the
-// key signing now has another algorithm than cfg.Algorithm, it creates the next
-// generation with cfg.Algorithm, active at once. When another node creates that
-// generation first (store.ErrAlreadyExists), it uses that node's key.
+// NewKeyring loads the signing keys from cfg.Store. When there is none, it
+// creates the first, active at once. When the newest key has another algorithm
+// than cfg.Algorithm, it creates the next generation with cfg.Algorithm,
+// published now and signing from PublishLead on (publish before use; the old
+// key signs until then). When another node creates that generation first
+// (store.ErrAlreadyExists), it uses that node's key.
 //
 // It returns an error for an invalid cfg, a store failure, and a key it cannot
 // load; a key sealed with another master key gives an error wrapping
@@ -160,20 +162,23 @@ func NewKeyring(ctx context.Context, cfg Config) (*Keyring, error) {
 			return nil, err
 		}
 		now := cfg.Now()
-		cur := snap.signer(now)
-		if cur != nil && (cur.alg == cfg.Algorithm || lostRace) {
+		newest := newestOf(recs)
+		if newest != nil && (Algorithm(newest.Algorithm) == cfg.Algorithm || lostRace) {
 			k.snap.Store(snap)
 			return k, nil
 		}
 		if attempt == 3 {
 			return nil, errors.New("token: could not create a signing key: the store keeps reporting a conflict")
 		}
-		if cur == nil {
+		at := now
+		if newest == nil {
 			cfg.Logger.Info("no signing key; creating one", "alg", cfg.Algorithm)
 		} else {
-			cfg.Logger.Info("the signing algorithm changed; creating a key", "alg", cfg.Algorithm, "previous_alg", cur.alg)
+			at = now.Add(cfg.PublishLead)
+			cfg.Logger.Info("the signing algorithm changed; publishing a key that signs from activate_at on",
+				"alg", cfg.Algorithm, "previous_alg", newest.Algorithm, "activate_at", at)
 		}
-		_, err = k.create(ctx, nextGeneration(recs), now)
+		_, err = k.create(ctx, nextGeneration(recs), at)
 		switch {
 		case errors.Is(err, store.ErrAlreadyExists):
 			cfg.Logger.Info("another node created the signing key first; using it")
@@ -227,12 +232,7 @@ func (k *Keyring) Maintain(ctx context.Context) error {
 		_, err = k.create(ctx, 1, now)
 		created = err == nil
 	} else {
-		newest := recs[0]
-		for _, r := range recs {
-			if r.Generation > newest.Generation {
-				newest = r
-			}
-		}
+		newest := newestOf(recs)
 		due := newest.ActivateAt.Add(k.cfg.RotationPeriod)
 		if lead := now.Add(k.cfg.PublishLead); !due.After(lead) {
 			at := due
@@ -269,17 +269,24 @@ func (k *Keyring) Maintain(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Rotate creates the next generation active at once ("rotate now"). Earlier
-// keys stay published until their tokens have expired (see Maintain). It
-// returns the new key without its private part, and store errors; if the key
-// was stored but the reload failed, it returns the key and the error.
-func (k *Keyring) Rotate(ctx context.Context) (store.SigningKey, error) {
+// Rotate creates the next generation now. It is published at once and signs
+// from PublishLead on, so verifiers that cache the JWKS have it before they
+// see a token it signed; with immediate it signs at once (for a suspected
+// compromise of the current key, accepting that such verifiers refetch).
+// Earlier keys stay published until their tokens have expired (see Maintain).
+// It returns the new key without its private part, and store errors; if the
+// key was stored but the reload failed, it returns the key and the error.
+func (k *Keyring) Rotate(ctx context.Context, immediate bool) (store.SigningKey, error) {
 	for attempt := 0; attempt < 3; attempt++ {
 		recs, err := k.cfg.Store.ListSigningKeys(ctx)
 		if err != nil {
 			return store.SigningKey{}, fmt.Errorf("token: rotate signing key: %w", err)
 		}
-		rec, err := k.create(ctx, nextGeneration(recs), k.cfg.Now())
+		at := k.cfg.Now()
+		if !immediate {
+			at = at.Add(k.cfg.PublishLead)
+		}
+		rec, err := k.create(ctx, nextGeneration(recs), at)
 		if errors.Is(err, store.ErrAlreadyExists) {
 			continue // another node took the generation; rotate past it
 		}
@@ -290,6 +297,17 @@ func (k *Keyring) Rotate(ctx context.Context) (store.SigningKey, error) {
 		return rec, k.Refresh(ctx)
 	}
 	return store.SigningKey{}, errors.New("token: rotate signing key: the store keeps reporting a conflict")
+}
+
+// newestOf returns the record of the highest generation, or nil.
+func newestOf(recs []store.SigningKey) *store.SigningKey {
+	var newest *store.SigningKey
+	for i := range recs {
+		if newest == nil || recs[i].Generation > newest.Generation {
+			newest = &recs[i]
+		}
+	}
+	return newest
 }
 
 // JWKS returns the JSON Web Key Set of every published key, newest first:

@@ -106,8 +106,16 @@ func TestChangingAlgorithmCreatesKey(t *testing.T) {
 
 	e.clock.Advance(time.Minute)
 	ed := e.mustKeyring(t, token.EdDSA)
+	// Published at once, signing only after the publish lead.
+	if ed.ActiveKeyID() != esKID {
+		t.Fatal("the new algorithm's key signs before it was published for PublishLead")
+	}
+	if got := jwksKIDs(t, ed); len(got) != 2 {
+		t.Fatalf("JWKS kids = %v, want the scheduled key published beside the old one", got)
+	}
+	e.clock.Advance(lead)
 	if ed.ActiveKeyID() == esKID {
-		t.Fatal("no new key for the new algorithm")
+		t.Fatal("no new key for the new algorithm after the publish lead")
 	}
 	tok := mustSign(t, ed, e.claims(time.Hour))
 	if h := headerOf(t, tok); !strings.HasPrefix(h, `{"alg":"EdDSA"`) {
@@ -252,7 +260,7 @@ func TestRotateNow(t *testing.T) {
 
 	e.clock.Advance(time.Hour)
 	rotatedAt := e.clock.Now()
-	k, err := kr.Rotate(ctx)
+	k, err := kr.Rotate(ctx, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,6 +295,34 @@ func TestRotateNow(t *testing.T) {
 	}
 }
 
+// TestRotatePublishesBeforeUse: a rotation that is not immediate publishes the
+// new key at once and signs with it only after PublishLead.
+func TestRotatePublishesBeforeUse(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	kr := e.mustKeyring(t, token.ES256)
+	k1 := kr.ActiveKeyID()
+	at := e.clock.Now()
+	k, err := kr.Rotate(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !k.ActivateAt.Equal(at.Add(lead)) {
+		t.Fatalf("ActivateAt = %v, want now+PublishLead = %v", k.ActivateAt, at.Add(lead))
+	}
+	if got := jwksKIDs(t, kr); !reflect.DeepEqual(got, []string{k.ID, k1}) {
+		t.Fatalf("JWKS = %v, want the new key published at once", got)
+	}
+	e.clock.Advance(lead - time.Nanosecond)
+	if kr.ActiveKeyID() != k1 {
+		t.Fatal("the new key signs before the publish lead has passed")
+	}
+	e.clock.Advance(time.Nanosecond)
+	if kidOf(t, mustSign(t, kr, e.claims(time.Hour))) != k.ID {
+		t.Fatal("the new key does not sign after the publish lead")
+	}
+}
+
 // TestRotateSupersedesScheduledKey: rotating while a key is scheduled makes the
 // new key sign from now on; the scheduled one never signs and is removed with
 // the other retired keys.
@@ -298,7 +334,7 @@ func TestRotateSupersedesScheduledKey(t *testing.T) {
 	e.clock.Set(t0.Add(rotation - lead))
 	kr.Maintain(ctx) // generation 2, to activate at t0+rotation
 	e.clock.Set(t0.Add(rotation - 5*time.Minute))
-	k3, err := kr.Rotate(ctx)
+	k3, err := kr.Rotate(ctx, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,7 +435,7 @@ func TestRotateRacesMaintain(t *testing.T) {
 	var k store.SigningKey
 	var errA, errB error
 	var wg sync.WaitGroup
-	wg.Go(func() { k, errA = a.Rotate(ctx) })
+	wg.Go(func() { k, errA = a.Rotate(ctx, true) })
 	wg.Go(func() { errB = b.Maintain(ctx) })
 	wg.Wait()
 	if errA != nil || errB != nil {
@@ -429,7 +465,7 @@ func TestUnknownKIDReloads(t *testing.T) {
 	e := newEnv(t)
 	a := e.mustKeyring(t, token.EdDSA)
 	b := e.mustKeyring(t, token.EdDSA)
-	if _, err := a.Rotate(ctx); err != nil {
+	if _, err := a.Rotate(ctx, true); err != nil {
 		t.Fatal(err)
 	}
 	tok := mustSign(t, a, e.claims(time.Hour))
@@ -527,7 +563,7 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Go(func() {
 		for range 5 {
-			if _, err := kr.Rotate(ctx); err != nil {
+			if _, err := kr.Rotate(ctx, true); err != nil {
 				errc <- err
 				return
 			}

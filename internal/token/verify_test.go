@@ -161,6 +161,7 @@ func TestVerifyRejects(t *testing.T) {
 	esKID := esNode.ActiveKeyID()
 	esTok := mustSign(t, esNode, e.claims(time.Hour))
 	kr := e.mustKeyring(t, token.EdDSA)
+	e.clock.Advance(lead) // the new algorithm's key signs after the publish lead
 	edKID := kr.ActiveKeyID()
 	if edKID == esKID {
 		t.Fatal("changing the algorithm did not create a key")
