@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"gatehouse/internal/store"
 )
@@ -91,6 +92,20 @@ func E(code Code, format string, args ...any) *Error {
 // Invalid returns a validation_failed error about one field.
 func Invalid(field, format string, args ...any) *Error {
 	return &Error{Code: ValidationFailed, Message: fmt.Sprintf(format, args...), Target: field}
+}
+
+// Printable makes a client-supplied identifier safe to echo in a message:
+// control characters replaced, at most 64 bytes kept.
+func Printable(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 // From turns any error into an *Error: an *Error in the chain is returned as is;
