@@ -2,10 +2,9 @@ package iam
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,10 +57,7 @@ type CreatedKey struct {
 // another identity of the account. Nobody creates a key more powerful than
 // their own effective role: without an explicit role the key is capped at it.
 func (s *Service) CreateAPIKey(ctx context.Context, p *Principal, in CreateKeyInput) (CreatedKey, error) {
-	if err := validateText("name", in.Name, 1, 128); err != nil {
-		return CreatedKey{}, err
-	}
-	if err := validateText("description", in.Description, 0, 1024); err != nil {
+	if err := requireWriter(p); err != nil {
 		return CreatedKey{}, err
 	}
 	owner := p.ident
@@ -71,28 +67,49 @@ func (s *Service) CreateAPIKey(ctx context.Context, p *Principal, in CreateKeyIn
 		}
 		var err error
 		if owner, err = s.identityOf(ctx, in.IAMID); err != nil {
-			return CreatedKey{}, errs.Invalid("iam_id", "Identity %s not found.", printable(in.IAMID))
+			return CreatedKey{}, errs.Invalid("iam_id", "Identity %s not found.", errs.Printable(in.IAMID))
 		}
+	}
+	k, value, err := s.newKey(p, owner, in, s.now())
+	if err != nil {
+		return CreatedKey{}, err
+	}
+	if err := s.store.CreateAPIKey(ctx, k); err != nil {
+		if errors.Is(err, store.ErrAlreadyExists) {
+			return CreatedKey{}, errs.E(errs.AlreadyExists, "That API key value is already in use.")
+		}
+		return CreatedKey{}, fmt.Errorf("create api key: %w", err)
+	}
+	s.keys.Forget(k.ID)
+	return CreatedKey{Key: k, Value: value}, nil
+}
+
+// newKey validates a key request for owner and builds the record and value.
+func (s *Service) newKey(p *Principal, owner *identity, in CreateKeyInput, now time.Time) (store.APIKey, string, error) {
+	if err := validateText("name", in.Name, 1, 128); err != nil {
+		return store.APIKey{}, "", err
+	}
+	if err := validateText("description", in.Description, 0, 1024); err != nil {
+		return store.APIKey{}, "", err
 	}
 	keyCap, err := s.capFor(p, owner, in.Role)
 	if err != nil {
-		return CreatedKey{}, err
+		return store.APIKey{}, "", err
 	}
 	leak, err := leakAction(in.ActionWhenLeaked)
 	if err != nil {
-		return CreatedKey{}, err
+		return store.APIKey{}, "", err
 	}
-	now := s.now()
 	if !in.ExpiresAt.IsZero() && !in.ExpiresAt.After(now) {
-		return CreatedKey{}, errs.Invalid("expires_at", "expires_at must be in the future.")
+		return store.APIKey{}, "", errs.Invalid("expires_at", "expires_at must be in the future.")
 	}
 	value := in.APIKey
 	if value == "" {
 		if value, err = GenerateKey(s.rand); err != nil {
-			return CreatedKey{}, fmt.Errorf("generate api key: %w", err)
+			return store.APIKey{}, "", fmt.Errorf("generate api key: %w", err)
 		}
 	} else if CheckKey(value) != nil {
-		return CreatedKey{}, errs.Invalid("apikey", "An imported API key must be 32 to 256 printable ASCII characters without spaces (or a valid Gatehouse key).")
+		return store.APIKey{}, "", errs.Invalid("apikey", "An imported API key must be 32 to 256 printable ASCII characters without spaces (or a valid Gatehouse key).")
 	}
 	k := store.APIKey{
 		ID:               "ApiKey-" + uuid.NewString(),
@@ -111,39 +128,46 @@ func (s *Service) CreateAPIKey(ctx context.Context, p *Principal, in CreateKeyIn
 		Version:          1,
 	}
 	addHistory(&k, now, p, "created", "")
-	if err := s.store.CreateAPIKey(ctx, k); err != nil {
-		if errors.Is(err, store.ErrAlreadyExists) {
-			return CreatedKey{}, errs.E(errs.AlreadyExists, "That API key value is already in use.")
-		}
-		return CreatedKey{}, fmt.Errorf("create api key: %w", err)
-	}
-	s.keys.forget(k.ID)
-	return CreatedKey{Key: k, Value: value}, nil
+	return k, value, nil
 }
 
 // capFor decides the role cap of a new key for owner: the requested role, which
 // must not exceed the caller's own effective role; without one, the caller's
-// role when the owner's is higher (so a down-scoped token cannot mint a key
-// with more power than itself), else no cap.
+// credential ceiling (key cap or token role), lowered to the caller's effective
+// role when the owner's is higher — so a capped key or down-scoped token never
+// mints a key with more power than itself, now or after a later promotion.
 func (s *Service) capFor(p *Principal, owner *identity, requested string) (Role, error) {
 	callerMax := p.MaxRole()
 	if requested == "" {
-		if owner.maxRole() > callerMax {
-			return callerMax, nil
+		// A capped credential passes its cap on, so the new key can never grow
+		// past it when the owner is granted more later.
+		keyCap := p.Ceiling()
+		if owner.maxRole() > callerMax && (keyCap == NoRole || callerMax < keyCap) {
+			keyCap = callerMax
 		}
-		return NoRole, nil
+		return keyCap, nil
 	}
 	r, err := ParseRole(requested)
 	if err != nil {
 		return NoRole, errs.Invalid("role", "%s", err.Error())
 	}
 	if r > callerMax {
-		return NoRole, errs.E(errs.Forbidden, "You cannot create an API key with role %s: your own effective role is %s.", r, roleName(callerMax))
+		return NoRole, errs.E(errs.Forbidden, "You cannot create an API key with role %s: your own effective role is %s.", r, RoleName(callerMax))
 	}
 	return r, nil
 }
 
-func roleName(r Role) string {
+// requireWriter refuses callers who may not change anything anywhere (a
+// Reader never changes anything, its own keys included).
+func requireWriter(p *Principal) error {
+	if r := p.MaxRole(); r < Writer {
+		return errs.E(errs.Forbidden, "Changing API keys needs the Writer role; your effective role is %s.", RoleName(r))
+	}
+	return nil
+}
+
+// RoleName is r's name, or "none" for NoRole (for messages).
+func RoleName(r Role) string {
 	if r == NoRole {
 		return "none"
 	}
@@ -197,13 +221,37 @@ func (s *Service) keyFor(ctx context.Context, p *Principal, id string) (store.AP
 		err = store.ErrNotFound
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return store.APIKey{}, errs.E(errs.NotFound, "API key %s not found.", printable(id))
+		return store.APIKey{}, errs.E(errs.NotFound, "API key %s not found.", errs.Printable(id))
 	}
 	return k, err
 }
 
 func (s *Service) mayActOn(p *Principal, k store.APIKey) bool {
 	return k.AccountID == s.accountID && (p.isSelf(k.IAMID) || p.AccountRole() >= Administrator)
+}
+
+// keyToChange returns a key the caller may change: one it may act on and, for
+// a capped credential, only keys capped no higher than that credential — a
+// Writer-capped key must not disable, re-enable, delete or rotate the owner's
+// Administrator key.
+func (s *Service) keyToChange(ctx context.Context, p *Principal, id string) (store.APIKey, error) {
+	if err := requireWriter(p); err != nil {
+		return store.APIKey{}, err
+	}
+	k, err := s.store.GetAPIKey(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !s.mayActOn(p, k)) {
+		return store.APIKey{}, errs.E(errs.NotFound, "API key %s not found.", errs.Printable(id))
+	}
+	if err != nil {
+		return k, err
+	}
+	if ceiling := p.Ceiling(); ceiling != NoRole {
+		keyCap, _ := ParseRole(k.Role)
+		if keyCap == NoRole || keyCap > ceiling {
+			return store.APIKey{}, errs.E(errs.Forbidden, "API key %s can do more than your credential (at most %s); use a key or token that is not capped below it.", k.ID, ceiling)
+		}
+	}
+	return k, nil
 }
 
 // GetAPIKey returns a key the caller may see, with activity.
@@ -227,20 +275,13 @@ func (s *Service) GetAPIKeyByValue(ctx context.Context, p *Principal, value stri
 
 // ListKeysInput is the query of GET /v1/apikeys.
 type ListKeysInput struct {
-	IAMID     string
-	Scope     string // "entity" (default) or "account"
-	PageSize  int    // 1–100, default 20
-	PageToken string
-	Sort      string // "created_at" (default) or "name"
-	Order     string // "asc" (default) or "desc"
-}
-
-// KeyPage is one page of a key listing.
-type KeyPage struct {
-	Keys      []store.APIKey
-	Offset    int
-	Limit     int
-	NextToken string // empty on the last page
+	IAMID       string
+	Scope       string // "entity" (default) or "account"
+	PageSize    int    // 1–100
+	PageSizeSet bool   // false: the default, 20
+	PageToken   string
+	Sort        string // "created_at" (default) or "name"
+	Order       string // "asc" (default) or "desc"
 }
 
 // pageToken is the opaque pagetoken: the query it belongs to and where the page ends.
@@ -257,7 +298,7 @@ type pageToken struct {
 
 // ListAPIKeys lists the caller's keys (scope entity) or, for an Administrator,
 // the account's keys (scope account, optionally one iam_id's).
-func (s *Service) ListAPIKeys(ctx context.Context, p *Principal, in ListKeysInput) (KeyPage, error) {
+func (s *Service) ListAPIKeys(ctx context.Context, p *Principal, in ListKeysInput) (Page[store.APIKey], error) {
 	q := pageToken{Scope: in.Scope, IAMID: in.IAMID, Sort: in.Sort}
 	if q.Scope == "" {
 		q.Scope = "entity"
@@ -270,17 +311,14 @@ func (s *Service) ListAPIKeys(ctx context.Context, p *Principal, in ListKeysInpu
 	case "desc":
 		q.Desc = true
 	default:
-		return KeyPage{}, errs.Invalid("order", "order must be asc or desc.")
+		return Page[store.APIKey]{}, errs.Invalid("order", "order must be asc or desc.")
 	}
 	if q.Sort != "created_at" && q.Sort != "name" {
-		return KeyPage{}, errs.Invalid("sort", "sort must be created_at or name.")
+		return Page[store.APIKey]{}, errs.Invalid("sort", "sort must be created_at or name.")
 	}
-	limit := in.PageSize
-	if limit == 0 {
-		limit = 20
-	}
-	if limit < 1 || limit > 100 {
-		return KeyPage{}, errs.Invalid("pagesize", "pagesize must be between 1 and 100.")
+	limit, err := pageSize(in.PageSize, in.PageSizeSet)
+	if err != nil {
+		return Page[store.APIKey]{}, err
 	}
 	switch q.Scope {
 	case "entity":
@@ -288,57 +326,40 @@ func (s *Service) ListAPIKeys(ctx context.Context, p *Principal, in ListKeysInpu
 			q.IAMID = p.IAMID()
 		}
 		if !p.isSelf(q.IAMID) && p.AccountRole() < Administrator {
-			return KeyPage{}, errs.E(errs.Forbidden, "Only an Administrator lists other identities' API keys.")
+			return Page[store.APIKey]{}, errs.E(errs.Forbidden, "Only an Administrator lists other identities' API keys.")
 		}
 	case "account":
 		if p.AccountRole() < Administrator {
-			return KeyPage{}, errs.E(errs.Forbidden, "Only an Administrator lists the account's API keys.")
+			return Page[store.APIKey]{}, errs.E(errs.Forbidden, "Only an Administrator lists the account's API keys.")
 		}
 	default:
-		return KeyPage{}, errs.Invalid("scope", "scope must be entity or account.")
+		return Page[store.APIKey]{}, errs.Invalid("scope", "scope must be entity or account.")
 	}
 
 	sq := store.APIKeyQuery{AccountID: s.accountID, IAMID: q.IAMID, SortBy: q.Sort, Desc: q.Desc, Limit: limit + 1}
 	offset := 0
 	if in.PageToken != "" {
-		t, err := decodePageToken(in.PageToken)
+		t, err := decodeToken[pageToken](in.PageToken)
 		if err != nil || t.Scope != q.Scope || t.IAMID != q.IAMID || t.Sort != q.Sort || t.Desc != q.Desc {
-			return KeyPage{}, errs.Invalid("pagetoken", "pagetoken is not valid for this query; start again without it.")
+			return Page[store.APIKey]{}, errs.Invalid("pagetoken", "pagetoken is not valid for this query; start again without it.")
 		}
 		offset = t.Offset
 		sq.After = &store.APIKeyCursor{Name: t.Name, CreatedAt: time.UnixMicro(t.Created).UTC(), ID: t.ID}
 	}
 	keys, err := s.listKeysWithActivity(ctx, sq)
 	if err != nil {
-		return KeyPage{}, fmt.Errorf("list api keys: %w", err)
+		return Page[store.APIKey]{}, fmt.Errorf("list api keys: %w", err)
 	}
-	page := KeyPage{Offset: offset, Limit: limit}
+	page := Page[store.APIKey]{Offset: offset, Limit: limit}
 	if len(keys) > limit {
 		keys = keys[:limit]
 		last := keys[limit-1]
 		t := q
 		t.Offset, t.Name, t.Created, t.ID = offset+limit, last.Name, last.CreatedAt.UnixMicro(), last.ID
-		page.NextToken = encodePageToken(t)
+		page.NextToken = encodeToken(t)
 	}
-	page.Keys = keys
+	page.Items = keys
 	return page, nil
-}
-
-func encodePageToken(t pageToken) string {
-	b, _ := json.Marshal(t)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodePageToken(s string) (pageToken, error) {
-	var t pageToken
-	if len(s) > 2048 {
-		return t, errors.New("too long")
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return t, err
-	}
-	return t, json.Unmarshal(b, &t)
 }
 
 // UpdateKeyInput is the body of PUT /v1/apikeys/{id}; nil fields stay as they are.
@@ -354,7 +375,7 @@ type UpdateKeyInput struct {
 // entity tag (428 without, 412 when stale) and refuses locked keys (409).
 func (s *Service) UpdateAPIKey(ctx context.Context, p *Principal, id string, in UpdateKeyInput) (store.APIKey, error) {
 	if in.IfMatch == "" {
-		return store.APIKey{}, errs.E(errs.PreconditionRequired, "Send the key's entity tag in If-Match (from GET /v1/apikeys/%s).", printable(id))
+		return store.APIKey{}, errs.E(errs.PreconditionRequired, "Send the key's entity tag in If-Match (from GET /v1/apikeys/%s).", errs.Printable(id))
 	}
 	if in.Name != nil {
 		if err := validateText("name", *in.Name, 1, 128); err != nil {
@@ -391,6 +412,9 @@ func (s *Service) UpdateAPIKey(ctx context.Context, p *Principal, id string, in 
 			k.Description = *in.Description
 		}
 		if in.ExpiresAt.Set {
+			if err := checkNewExpiry(k, in.ExpiresAt.Value, s.now()); err != nil {
+				return err
+			}
 			k.ExpiresAt = in.ExpiresAt.Value
 		}
 		if in.ActionWhenLeaked != nil {
@@ -400,6 +424,19 @@ func (s *Service) UpdateAPIKey(ctx context.Context, p *Principal, id string, in 
 	})
 }
 
+// checkNewExpiry refuses to revive an expired key or to extend the grace of
+// a rotated one: both would bring back a credential its owner retired.
+func checkNewExpiry(k *store.APIKey, to, now time.Time) error {
+	if !k.ExpiresAt.IsZero() && !k.ExpiresAt.After(now) {
+		return errs.E(errs.Conflict, "API key %s has expired and cannot be revived; create a new key.", k.ID)
+	}
+	extends := to.IsZero() || (!k.ExpiresAt.IsZero() && to.After(k.ExpiresAt))
+	if extends && slices.ContainsFunc(k.History, func(h store.HistoryEntry) bool { return h.Action == "rotated" }) {
+		return errs.E(errs.Conflict, "API key %s was rotated; its grace period can be shortened, not extended.", k.ID)
+	}
+	return nil
+}
+
 func errLocked(id string) error {
 	return errs.E(errs.EntityLocked, "API key %s is locked; unlock it first.", id)
 }
@@ -407,13 +444,16 @@ func errLocked(id string) error {
 // ETag is the entity tag of a record version.
 func ETag(version int64) string { return strconv.FormatInt(version, 10) }
 
-// ETagMatches implements If-Match: "*" or any listed tag (quoted or not, weak
-// or strong) equal to the current version.
+// ETagMatches implements If-Match: "*" or any listed tag (quoted or not)
+// equal to the current version. Weak tags (W/"…") never match: If-Match uses
+// the strong comparison (RFC 9110 §13.1.1).
 func ETagMatches(ifMatch string, version int64) bool {
 	want := ETag(version)
 	for _, t := range strings.Split(ifMatch, ",") {
 		t = strings.TrimSpace(t)
-		t = strings.TrimPrefix(t, "W/")
+		if strings.HasPrefix(t, "W/") {
+			continue
+		}
 		t = strings.Trim(t, `"`)
 		if t == "*" || t == want {
 			return true
@@ -425,7 +465,7 @@ func ETagMatches(ifMatch string, version int64) bool {
 // updateKey applies fn to a key the caller may act on, records the action in
 // the key's history and drops cached state.
 func (s *Service) updateKey(ctx context.Context, p *Principal, id, action string, fn func(k *store.APIKey) error) (store.APIKey, error) {
-	if _, err := s.keyFor(ctx, p, id); err != nil {
+	if _, err := s.keyToChange(ctx, p, id); err != nil {
 		return store.APIKey{}, err
 	}
 	k, err := s.store.UpdateAPIKey(ctx, id, func(k *store.APIKey) error {
@@ -437,9 +477,9 @@ func (s *Service) updateKey(ctx context.Context, p *Principal, id, action string
 		addHistory(k, now, p, action, "")
 		return nil
 	})
-	s.keys.forget(id)
+	s.keys.Forget(id)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.APIKey{}, errs.E(errs.NotFound, "API key %s not found.", printable(id))
+		return store.APIKey{}, errs.E(errs.NotFound, "API key %s not found.", errs.Printable(id))
 	}
 	return k, err
 }
@@ -468,7 +508,7 @@ func (s *Service) SetAPIKeyDisabled(ctx context.Context, p *Principal, id string
 
 // DeleteAPIKey deletes a key unless it is locked; its live tokens stop working at once.
 func (s *Service) DeleteAPIKey(ctx context.Context, p *Principal, id string) error {
-	if _, err := s.keyFor(ctx, p, id); err != nil {
+	if _, err := s.keyToChange(ctx, p, id); err != nil {
 		return err
 	}
 	err := s.store.DeleteAPIKey(ctx, id, func(k store.APIKey) error {
@@ -477,9 +517,9 @@ func (s *Service) DeleteAPIKey(ctx context.Context, p *Principal, id string) err
 		}
 		return nil
 	})
-	s.keys.forget(id)
+	s.keys.Forget(id)
 	if errors.Is(err, store.ErrNotFound) {
-		return errs.E(errs.NotFound, "API key %s not found.", printable(id))
+		return errs.E(errs.NotFound, "API key %s not found.", errs.Printable(id))
 	}
 	return err
 }
@@ -491,7 +531,7 @@ func (s *Service) RotateAPIKey(ctx context.Context, p *Principal, id string, gra
 	if grace < 0 || grace > maxRotateGrace {
 		return CreatedKey{}, errs.Invalid("grace", "grace must be between 0s and 720h.")
 	}
-	cur, err := s.keyFor(ctx, p, id)
+	cur, err := s.keyToChange(ctx, p, id)
 	if err != nil {
 		return CreatedKey{}, err
 	}
@@ -542,9 +582,9 @@ func (s *Service) RotateAPIKey(ctx context.Context, p *Principal, id string, gra
 		addHistory(old, now, p, "rotated", "replaced by "+n.ID+"; works until "+old.ExpiresAt.UTC().Format(time.RFC3339))
 		return n, nil
 	})
-	s.keys.forget(id)
+	s.keys.Forget(id)
 	if errors.Is(err, store.ErrNotFound) {
-		return CreatedKey{}, errs.E(errs.NotFound, "API key %s not found.", printable(id))
+		return CreatedKey{}, errs.E(errs.NotFound, "API key %s not found.", errs.Printable(id))
 	}
 	if err != nil {
 		return CreatedKey{}, err
@@ -566,6 +606,9 @@ type LeakResult struct {
 // report any key of the account; unmatched values reveal nothing. A locked key
 // whose action is delete is disabled instead.
 func (s *Service) ReportLeaked(ctx context.Context, p *Principal, values []string) ([]LeakResult, error) {
+	if err := requireWriter(p); err != nil {
+		return nil, err
+	}
 	if len(values) == 0 || len(values) > maxLeakReport {
 		return nil, errs.Invalid("apikeys", "apikeys must hold 1 to %d key values.", maxLeakReport)
 	}
@@ -598,7 +641,7 @@ func (s *Service) applyLeakAction(ctx context.Context, p *Principal, k store.API
 			}
 			return nil
 		})
-		s.keys.forget(k.ID)
+		s.keys.Forget(k.ID)
 		if err == nil || errors.Is(err, store.ErrNotFound) {
 			return "deleted", nil
 		}
@@ -619,7 +662,7 @@ func (s *Service) applyLeakAction(ctx context.Context, p *Principal, k store.API
 		addHistory(cur, now, p, "reported-leaked", msg)
 		return nil
 	})
-	s.keys.forget(k.ID)
+	s.keys.Forget(k.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return "deleted", nil
 	}

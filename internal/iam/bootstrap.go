@@ -1,6 +1,7 @@
 package iam
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -30,9 +31,10 @@ type BootstrapOptions struct {
 // alone, so later starts and other nodes never create a second admin key.
 //
 // The key file is written before the records are committed (as a temporary
-// file, renamed after the commit), so a crash can never leave a committed admin
-// key that nobody has; a temporary file left by a crash after the commit is
-// finished on the next start.
+// file of this process's own, renamed after the commit), so a crash can never
+// leave a committed admin key that nobody has, and of several processes
+// starting at once only the one whose commit won renames its file; a
+// temporary file left by a crash after the commit is finished on the next start.
 func Bootstrap(ctx context.Context, st store.Store, opts BootstrapOptions) (bool, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -40,13 +42,12 @@ func Bootstrap(ctx context.Context, st store.Store, opts BootstrapOptions) (bool
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
 	}
-	tmp := opts.File + ".tmp"
 	accounts, err := st.ListAccounts(ctx)
 	if err != nil {
 		return false, fmt.Errorf("bootstrap: %w", err)
 	}
 	if len(accounts) > 0 {
-		return false, finishKeyFile(ctx, st, tmp, opts.File)
+		return false, finishKeyFiles(ctx, st, opts.File)
 	}
 
 	now := opts.Now().UTC().Truncate(time.Microsecond)
@@ -83,7 +84,8 @@ func Bootstrap(ctx context.Context, st store.Store, opts BootstrapOptions) (bool
 		return false, fmt.Errorf("bootstrap: %w", err)
 	}
 	kf := NewKeyFile(b.APIKey.Name, b.APIKey.Description, value, b.APIKey.ID, now, false)
-	if _, err := writeSynced(tmp, kf.Marshal()); err != nil {
+	tmp, err := writeTemp(opts.File, kf.Marshal())
+	if err != nil {
 		return false, fmt.Errorf("bootstrap: %w", err)
 	}
 	if err := st.Bootstrap(ctx, b); err != nil {
@@ -94,32 +96,61 @@ func Bootstrap(ctx context.Context, st store.Store, opts BootstrapOptions) (bool
 		return false, fmt.Errorf("bootstrap: %w", err)
 	}
 	if err := commitFile(tmp, opts.File); err != nil {
-		return false, fmt.Errorf("bootstrap: %w", err)
+		// A process that started meanwhile may have finished our file for us.
+		if have, rerr := os.ReadFile(opts.File); rerr == nil && bytes.Equal(have, kf.Marshal()) {
+			return true, nil
+		}
+		return false, fmt.Errorf("bootstrap: the admin key was created but its file could not be written: %w", err)
 	}
 	return true, nil
 }
 
-// finishKeyFile handles a temporary key file left by a crash: it becomes the
-// key file if its key was committed, and is removed otherwise.
-func finishKeyFile(ctx context.Context, st store.Store, tmp, path string) error {
-	data, err := os.ReadFile(tmp)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
+// finishKeyFiles handles temporary key files left by a crash: the one whose
+// key was committed becomes the key file (unless there is one), the others are
+// removed.
+func finishKeyFiles(ctx context.Context, st store.Store, path string) error {
+	tmps, err := filepath.Glob(filepath.Join(filepath.Dir(path), tempPattern(path)))
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
-	var kf KeyFile
-	committed := false
-	if json.Unmarshal(data, &kf) == nil && kf.APIKey != "" {
-		_, err := st.GetAPIKeyByDigest(ctx, Digest(kf.APIKey))
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+	for _, tmp := range tmps {
+		committed, err := keyFileCommitted(ctx, st, tmp)
+		if err != nil {
+			return err
+		}
+		_, statErr := os.Stat(path)
+		if committed && errors.Is(statErr, os.ErrNotExist) {
+			if err := commitFile(tmp, path); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("bootstrap: %w", err)
+			}
+			continue
+		}
+		if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("bootstrap: %w", err)
 		}
-		committed = err == nil
 	}
-	if _, statErr := os.Stat(path); committed && errors.Is(statErr, os.ErrNotExist) {
-		return commitFile(tmp, path)
+	return nil
+}
+
+// keyFileCommitted reports whether the key in an apikey.json file is in the store.
+func keyFileCommitted(ctx context.Context, st store.Store, file string) (bool, error) {
+	data, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
 	}
-	return os.Remove(tmp)
+	if err != nil {
+		return false, fmt.Errorf("bootstrap: %w", err)
+	}
+	var kf KeyFile
+	if json.Unmarshal(data, &kf) != nil || kf.APIKey == "" {
+		return false, nil
+	}
+	_, err = st.GetAPIKeyByDigest(ctx, Digest(kf.APIKey))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("bootstrap: %w", err)
+	}
+	return true, nil
 }

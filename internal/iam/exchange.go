@@ -77,12 +77,12 @@ func (s *Service) Exchange(ctx context.Context, req ExchangeRequest) (IssuedToke
 	if k.AccountID != s.accountID || !stateOf(k).usable(now) {
 		return IssuedToken{}, ErrBadKey
 	}
-	id, err := s.idents.get(ctx, k.IAMID, s.loadIdentity)
+	id, err := s.idents.Get(ctx, k.IAMID, s.loadIdentity)
 	if err != nil {
 		return IssuedToken{}, err
 	}
-	if id == nil || id.Disabled {
-		return IssuedToken{}, ErrBadKey
+	if id == nil || id.Disabled || id.maxRole() == NoRole {
+		return IssuedToken{}, ErrBadKey // an owner without any access gets no token either
 	}
 
 	ttl := s.ttl

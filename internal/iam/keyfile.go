@@ -39,33 +39,34 @@ func (f KeyFile) Marshal() []byte {
 }
 
 // WriteSecretFile writes data to path with mode 0600 so that a crash never
-// leaves a partial file: it writes a temporary file in the same directory,
-// syncs it, renames it into place and syncs the directory.
+// leaves a partial file: it writes a temporary file of its own in the same
+// directory, syncs it, renames it into place and syncs the directory.
 func WriteSecretFile(path string, data []byte) error {
-	tmp, err := writeSynced(path+".tmp", data)
+	tmp, err := writeTemp(path, data)
 	if err != nil {
 		return err
 	}
 	return commitFile(tmp, path)
 }
 
-func writeSynced(path string, data []byte) (string, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+// tempPattern names the temporary files of path: unique per writer, so
+// concurrent writers (two processes bootstrapping at once) never share one.
+func tempPattern(path string) string { return filepath.Base(path) + ".*.tmp" }
+
+// writeTemp writes data, synced, to a new 0600 temporary file beside path.
+func writeTemp(path string, data []byte) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), tempPattern(path))
 	if err != nil {
-		return "", err
-	}
-	if err := f.Chmod(0o600); err != nil { // an existing file keeps its mode otherwise
-		f.Close()
 		return "", err
 	}
 	_, werr := f.Write(data)
 	serr := f.Sync()
 	cerr := f.Close()
 	if err := errors.Join(werr, serr, cerr); err != nil {
-		os.Remove(path)
-		return "", fmt.Errorf("write %s: %w", path, err)
+		os.Remove(f.Name())
+		return "", fmt.Errorf("write %s: %w", f.Name(), err)
 	}
-	return path, nil
+	return f.Name(), nil
 }
 
 func commitFile(tmp, path string) error {

@@ -59,16 +59,34 @@ type Principal struct {
 	TokenRole  Role // the token's down-scoped role; NoRole: not down-scoped
 }
 
-func (p *Principal) IAMID() string     { return p.ident.IAMID }
-func (p *Principal) ID() string        { return p.ident.ID }
-func (p *Principal) SubType() string   { return p.ident.SubType }
+// IAMID is the caller's iam_id.
+func (p *Principal) IAMID() string { return p.ident.IAMID }
+
+// ID is the caller's user or service ID id.
+func (p *Principal) ID() string { return p.ident.ID }
+
+// SubType is "user" or "ServiceId".
+func (p *Principal) SubType() string { return p.ident.SubType }
+
+// AccountID is the caller's account.
 func (p *Principal) AccountID() string { return p.ident.AccountID }
-func (p *Principal) Name() string      { return p.ident.Name }
-func (p *Principal) Email() string     { return p.ident.Email }
+
+// Name is the caller's display name.
+func (p *Principal) Name() string { return p.ident.Name }
+
+// Email is the caller's email, for users.
+func (p *Principal) Email() string { return p.ident.Email }
 
 // limit applies the key cap and the token's down-scoping to an identity role.
 func (p *Principal) limit(r Role) Role {
 	return capRole(capRole(r, p.KeyCap), p.TokenRole)
+}
+
+// Ceiling is the most the caller's credential allows whatever the identity's
+// policies say: the lower of the key cap and the token role, or NoRole when
+// neither is set (the credential carries the identity's full power).
+func (p *Principal) Ceiling() Role {
+	return capRole(p.KeyCap, p.TokenRole)
 }
 
 // AccountRole is the effective role on the whole account.

@@ -6,10 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"strings"
 	"time"
 
+	"gatehouse/internal/cache"
 	"gatehouse/internal/errs"
 	"gatehouse/internal/store"
 	"gatehouse/internal/token"
@@ -29,7 +28,6 @@ type Config struct {
 	TokenTTL time.Duration
 	Now      func() time.Time // default time.Now
 	Rand     io.Reader        // default crypto/rand.Reader
-	Logger   *slog.Logger
 	// CacheSize bounds each authentication cache (keys, identities); default 100,000.
 	CacheSize int
 }
@@ -43,10 +41,9 @@ type Service struct {
 	ttl       time.Duration
 	now       func() time.Time
 	rand      io.Reader
-	log       *slog.Logger
 	accountID string
-	keys      *lazyCache[*keyState]
-	idents    *lazyCache[*identity]
+	keys      *cache.Lazy[*keyState]
+	idents    *cache.Lazy[*identity]
 	activity  *activity
 }
 
@@ -58,9 +55,6 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.CacheSize <= 0 {
 		cfg.CacheSize = 100_000
@@ -79,10 +73,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		ttl:       cfg.TokenTTL,
 		now:       cfg.Now,
 		rand:      cfg.Rand,
-		log:       cfg.Logger,
 		accountID: accounts[0].ID,
-		keys:      newLazyCache[*keyState](cfg.CacheSize),
-		idents:    newLazyCache[*identity](cfg.CacheSize),
+		keys:      cache.NewLazy[*keyState](cfg.CacheSize),
+		idents:    cache.NewLazy[*identity](cfg.CacheSize),
 		activity:  newActivity(),
 	}, nil
 }
@@ -95,9 +88,9 @@ func (s *Service) AccountID() string { return s.accountID }
 func (s *Service) Invalidate(c store.Change) {
 	switch c.Kind {
 	case store.ChangeAPIKey:
-		s.keys.forget(c.Key)
+		s.keys.Forget(c.Key)
 	case store.ChangeUser, store.ChangeServiceID, store.ChangePolicy:
-		s.idents.forget(c.Key)
+		s.idents.Forget(c.Key)
 	case store.ChangeAccount:
 		s.InvalidateAll()
 	}
@@ -105,8 +98,8 @@ func (s *Service) Invalidate(c store.Change) {
 
 // InvalidateAll drops every cached state (after missing part of the change log).
 func (s *Service) InvalidateAll() {
-	s.keys.forgetAll()
-	s.idents.forgetAll()
+	s.keys.ForgetAll()
+	s.idents.ForgetAll()
 }
 
 // Authenticate verifies a bearer token (SPEC §3.4: signature, issuer and times
@@ -123,19 +116,22 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, err
 	if claims.Account.BSS != s.accountID {
 		return nil, revoked("token of another account")
 	}
-	k, err := s.keys.get(ctx, claims.APIKeyID, s.loadKeyState)
+	k, err := s.keys.Get(ctx, claims.APIKeyID, s.loadKeyState)
 	if err != nil {
 		return nil, err
 	}
 	if k == nil || k.IAMID != claims.IAMID || !k.usable(s.now()) {
 		return nil, revoked("api key deleted, disabled or expired")
 	}
-	id, err := s.idents.get(ctx, claims.IAMID, s.loadIdentity)
+	id, err := s.idents.Get(ctx, claims.IAMID, s.loadIdentity)
 	if err != nil {
 		return nil, err
 	}
 	if id == nil || id.Disabled {
 		return nil, revoked("identity deleted or disabled")
+	}
+	if id.maxRole() == NoRole {
+		return nil, revoked("identity has no access left")
 	}
 	p := &Principal{ident: id, APIKeyID: k.ID, APIKeyName: k.Name, TokenID: claims.ID, KeyCap: k.Cap}
 	if claims.Role != "" {
@@ -209,25 +205,12 @@ func (s *Service) loadIdentity(ctx context.Context, iamID string) (*identity, er
 
 // identityOf returns the identity behind iamID in this account, or not_found.
 func (s *Service) identityOf(ctx context.Context, iamID string) (*identity, error) {
-	id, err := s.idents.get(ctx, iamID, s.loadIdentity)
+	id, err := s.idents.Get(ctx, iamID, s.loadIdentity)
 	if err != nil {
 		return nil, err
 	}
 	if id == nil {
-		return nil, errs.E(errs.NotFound, "Identity %s not found.", printable(iamID))
+		return nil, errs.E(errs.NotFound, "Identity %s not found.", errs.Printable(iamID))
 	}
 	return id, nil
-}
-
-// printable makes a client-supplied identifier safe to echo in a message.
-func printable(s string) string {
-	if len(s) > 64 {
-		s = s[:64] + "…"
-	}
-	return strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return '?'
-		}
-		return r
-	}, s)
 }
