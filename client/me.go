@@ -18,13 +18,23 @@ type Me struct {
 		Name string `json:"name"`
 	} `json:"apikey"`
 	Roles []RoleAt `json:"roles"`
-	Orgs  []string `json:"orgs"`
+	Orgs  []MeOrg  `json:"orgs"`
 }
 
-// RoleAt is an effective role at a scope.
+// RoleAt is an effective role at a scope: the account, or one org where a
+// policy names the caller.
 type RoleAt struct {
-	Scope string `json:"scope"`
-	Org   string `json:"org,omitempty"`
+	Scope   string `json:"scope"` // "account" or "org"
+	Org     string `json:"org,omitempty"`
+	OrgName string `json:"org_name,omitempty"`
+	Role    string `json:"role"`
+}
+
+// MeOrg is a provider org the caller can see, with the caller's effective role in it.
+type MeOrg struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Title string `json:"title"`
 	Role  string `json:"role"`
 }
 
@@ -42,9 +52,15 @@ type SigningKey struct {
 	ActivateAt time.Time `json:"activate_at"`
 }
 
-// RotateSigningKey makes a new signing key active now (Administrator).
-func (c *Client) RotateSigningKey(ctx context.Context) (*SigningKey, error) {
+// RotateSigningKey creates a new signing key (Administrator). It is published
+// at once and signs from ActivateAt on, ten minutes later, so verifiers that
+// cache the JWKS have it first; immediate makes it sign at once.
+func (c *Client) RotateSigningKey(ctx context.Context, immediate bool) (*SigningKey, error) {
+	var body any
+	if immediate {
+		body = map[string]bool{"immediate": true}
+	}
 	var k SigningKey
-	_, err := c.do(ctx, request{method: "POST", path: "/v1/signing-keys/rotate"}, &k)
+	_, err := c.do(ctx, request{method: "POST", path: "/v1/signing-keys/rotate", body: body}, &k)
 	return &k, err
 }

@@ -264,9 +264,15 @@ func TestAPIKeyUpdateETag(t *testing.T) {
 	if r.header.Get("ETag") != `"`+u2.EntityTag+`"` {
 		t.Errorf("ETag %q after update, want %q", r.header.Get("ETag"), u2.EntityTag)
 	}
-	// A weak comparison form of the current tag matches too.
+	// If-Match compares strongly: a weak form of the current tag does not match
+	// (RFC 9110 §13.1.1), the current tag anywhere in a list does.
 	r = s.do(t, req{method: "PUT", path: "/v1/apikeys/" + k.ID, token: tok, ctype: "application/json", body: `{"description":""}`,
 		header: map[string]string{"If-Match": `"nope", W/"` + u2.EntityTag + `"`}})
+	if r.status != http.StatusPreconditionFailed {
+		t.Errorf("If-Match with only a weak current tag: %d, want 412", r.status)
+	}
+	r = s.do(t, req{method: "PUT", path: "/v1/apikeys/" + k.ID, token: tok, ctype: "application/json", body: `{"description":""}`,
+		header: map[string]string{"If-Match": `"nope", "` + u2.EntityTag + `"`}})
 	if r.status != http.StatusOK || r.header.Get("ETag") == `"`+u2.EntityTag+`"` {
 		t.Errorf("If-Match list: %d ETag %q", r.status, r.header.Get("ETag"))
 	}
@@ -748,7 +754,7 @@ func TestReaderCappedKey(t *testing.T) {
 		"enable":         func() error { return reader.DisableAPIKey(t.Context(), victim.ID, false) },
 		"rotate":         func() error { _, err := reader.RotateAPIKey(t.Context(), victim.ID, "1h"); return err },
 		"report-leaked":  func() error { _, err := reader.ReportLeakedAPIKeys(t.Context(), []string{victim.APIKey}); return err },
-		"rotate-signing": func() error { _, err := reader.RotateSigningKey(t.Context()); return err },
+		"rotate-signing": func() error { _, err := reader.RotateSigningKey(t.Context(), false); return err },
 	}
 	before := listAll(t, admin, client.ListAPIKeysOptions{Scope: "account", IncludeHistory: true})
 	for name, write := range writes {
@@ -797,7 +803,7 @@ func TestNoEscalation(t *testing.T) {
 		_, err := s.client().IAMToken(t.Context(), k.APIKey, client.TokenOptions{Role: "Administrator"})
 		wantErr(t, err, http.StatusBadRequest, "BXNIM0107E")
 		c := s.as(t, k.APIKey, client.TokenOptions{})
-		_, err = c.RotateSigningKey(t.Context())
+		_, err = c.RotateSigningKey(t.Context(), false)
 		wantErr(t, err, http.StatusForbidden, "forbidden")
 	})
 	t.Run("fail/writer-token-rotates-uncapped-key", func(t *testing.T) {

@@ -155,6 +155,12 @@ func withClock(clk *clock) serverOption {
 	return func(_ *config.Config, c **clock) { *c = clk }
 }
 
+// withConfig edits the server's configuration before it starts (flags the
+// other options do not cover, e.g. --token-failure-limit).
+func withConfig(edit func(*config.Config)) serverOption {
+	return func(c *config.Config, _ **clock) { edit(c) }
+}
+
 // startServer runs a server until the test ends. At the end it checks that
 // Run returned nil and that the log has no error, panic or lock contention.
 func startServer(t *testing.T, opts ...serverOption) *server {

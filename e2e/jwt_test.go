@@ -312,7 +312,7 @@ func TestAttackTokensAreRefused(t *testing.T) {
 	})
 }
 
-// Rotating the signing key publishes the new key, signs with it at once, and
+// Rotating the signing key immediately publishes the new key, signs with it at once, and
 // keeps the old one published so its tokens still verify (SPEC §3.5).
 func TestSigningKeyRotation(t *testing.T) {
 	t.Parallel()
@@ -320,7 +320,7 @@ func TestSigningKeyRotation(t *testing.T) {
 	before := mustToken(t, s, s.admin.APIKey, client.TokenOptions{})
 	oldKID := jwtPart(t, before, 0)["kid"].(string)
 
-	k, err := s.asAdmin(t).RotateSigningKey(t.Context())
+	k, err := s.asAdmin(t).RotateSigningKey(t.Context(), true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"gatehouse/internal/apim"
+	"gatehouse/internal/audit"
 	"gatehouse/internal/config"
 	"gatehouse/internal/gateway"
 	"gatehouse/internal/httpapi"
@@ -44,6 +46,8 @@ type App struct {
 	store    store.Store
 	keyring  *token.Keyring
 	iam      *iam.Service
+	apim     *apim.Service
+	audit    *audit.Log
 	mgmt     *http.Server
 	gw       *http.Server
 	mgmtLn   net.Listener
@@ -116,7 +120,7 @@ func checkMasterKey(ctx context.Context, st store.Store, s *token.Sealer, path s
 	if err != nil {
 		return fmt.Errorf("master key: %w", err)
 	}
-	if have != fp {
+	if s.CheckFingerprint(have) != nil {
 		return fmt.Errorf("the master key in %s is not the one this database was created with; restore the original key file", path)
 	}
 	return nil
@@ -223,15 +227,20 @@ func (a *App) build(ctx context.Context, c *core) error {
 	}
 	if a.iam, err = iam.New(ctx, iam.Config{
 		Store: a.store, Tokens: a.keyring, Issuer: a.issuer, TokenTTL: a.cfg.TokenTTL,
-		Now: a.opts.Now, Logger: a.log,
+		Now: a.opts.Now,
 	}); err != nil {
 		return err
 	}
 
+	a.apim = apim.New(apim.Config{Store: a.store, AccountID: a.iam.AccountID(), Now: a.opts.Now, PoliciesChanged: a.iam.InvalidateAll})
+	a.audit = audit.New(a.store, a.opts.Now, a.log)
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api := httpapi.New(httpapi.Config{
-		IAM: a.iam, Keyring: a.keyring, Ready: a.store.Ping, Issuer: a.issuer, Logger: a.log,
+		IAM: a.iam, APIM: a.apim, Audit: a.audit, AuditStore: a.store,
+		Throttle: iam.NewThrottle(a.cfg.TokenFailureLimit, a.cfg.TokenFailureWindow, a.opts.Now),
+		Keyring:  a.keyring, Ready: a.store.Ping, Issuer: a.issuer, Logger: a.log,
 		Metrics: httpapi.NewMetrics(reg), Gatherer: reg, TrustedProxies: a.cfg.TrustedProxies,
 	})
 	a.mgmt = newHTTPServer(api.Handler(), a.log)
@@ -278,9 +287,15 @@ func (a *App) Store() store.Store { return a.store }
 // Run serves until ctx is done, then drains in-flight requests for up to 30 s
 // and releases everything.
 func (a *App) Run(ctx context.Context) error {
+	a.closeMu.Lock()
+	if a.closed {
+		a.closeMu.Unlock()
+		return errors.New("app: Run after Close")
+	}
 	bg, cancel := context.WithCancel(context.Background())
 	a.bgCancel = cancel
 	a.startBackground(bg)
+	a.closeMu.Unlock()
 	a.log.Info("serving", "addr", a.Addr(), "gateway_addr", a.GatewayAddr(), "issuer", a.issuer)
 
 	errc := make(chan error, 2)
@@ -322,6 +337,9 @@ func (a *App) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var err error
+	if a.audit != nil {
+		a.audit.Close() // after the listeners: nothing records any more
+	}
 	if a.iam != nil {
 		err = a.iam.FlushActivity(ctx)
 	}

@@ -17,11 +17,22 @@ func (a *App) startBackground(ctx context.Context) {
 		return a.store.PruneChanges(ctx, a.opts.Now().Add(-24*time.Hour))
 	})
 	last, err := a.store.LastChange(ctx)
-	if err != nil {
-		a.log.Warn("change log: start position unknown; caches will be refreshed", "err", err)
+	synced := err == nil
+	if !synced {
+		a.log.Warn("change log: start position unknown; caches will be dropped once the store answers", "err", err)
 	}
 	a.every(ctx, a.opts.WatchInterval, "follow change log", func(ctx context.Context) error {
 		var err error
+		if !synced {
+			// Changes made meanwhile cannot be listed: start afresh from now.
+			if last, err = a.store.LastChange(ctx); err != nil {
+				return err
+			}
+			a.iam.InvalidateAll()
+			a.apim.Invalidate(store.Change{Kind: store.ChangeAccount})
+			synced = true
+			return a.keyring.Refresh(ctx)
+		}
 		last, err = a.applyChanges(ctx, last)
 		return err
 	})
@@ -38,6 +49,7 @@ func (a *App) applyChanges(ctx context.Context, seq int64) (int64, error) {
 		signing := false
 		for _, c := range changes {
 			a.iam.Invalidate(c)
+			a.apim.Invalidate(c)
 			signing = signing || c.Kind == store.ChangeSigningKey
 			seq = c.Seq
 		}

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"gatehouse/internal/token"
 )
 
 // Config is everything `serve` needs. Zero-valued derived fields (Database,
@@ -38,12 +40,14 @@ type Config struct {
 	LogLevel           string
 	TrustedProxies     []netip.Prefix
 	BootstrapFile      string
+	TokenFailureLimit  int
+	TokenFailureWindow time.Duration
 
 	trustedProxies string // raw flag value, parsed by Validate
 }
 
 // MaxTokenTTL is the largest accepted --token-ttl (SPEC §1).
-const MaxTokenTTL = 24 * time.Hour
+const MaxTokenTTL = token.MaxTokenTTL
 
 // Default returns the defaults of SPEC §1.
 func Default() Config {
@@ -56,6 +60,8 @@ func Default() Config {
 		SigningKeyRotation: 30 * 24 * time.Hour,
 		LogFormat:          "text",
 		LogLevel:           "info",
+		TokenFailureLimit:  20,
+		TokenFailureWindow: time.Minute,
 	}
 }
 
@@ -76,6 +82,8 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", c.trustedProxies, "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed")
+	fs.IntVar(&c.TokenFailureLimit, "token-failure-limit", c.TokenFailureLimit, "failed token requests from one client address before it is refused (429) until the window passes")
+	fs.Var((*durationValue)(&c.TokenFailureWindow), "token-failure-window", "the window of --token-failure-limit")
 	fs.StringVar(&c.BootstrapFile, "bootstrap-file", c.BootstrapFile, "where the first start writes the admin API key (default <data>/admin-apikey.json)")
 }
 
@@ -154,13 +162,17 @@ func (c *Config) Validate() error {
 	if c.TokenTTL < time.Minute || c.TokenTTL > MaxTokenTTL {
 		bad("--token-ttl %s: must be between 1m and 24h", c.TokenTTL)
 	}
-	switch c.SigningAlg {
-	case "ES256", "ES384", "EdDSA", "RS256":
-	default:
+	if _, err := token.ParseAlgorithm(c.SigningAlg); err != nil {
 		bad("--signing-alg %q: want ES256, ES384, EdDSA or RS256", c.SigningAlg)
 	}
 	if c.SigningKeyRotation < time.Hour {
 		bad("--signing-key-rotation %s: must be at least 1h", c.SigningKeyRotation)
+	}
+	if c.TokenFailureLimit < 1 || c.TokenFailureLimit > 1_000_000 {
+		bad("--token-failure-limit %d: must be between 1 and 1000000", c.TokenFailureLimit)
+	}
+	if c.TokenFailureWindow < time.Second || c.TokenFailureWindow > 24*time.Hour {
+		bad("--token-failure-window %s: must be between 1s and 24h", c.TokenFailureWindow)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		bad("--tls-cert and --tls-key go together")

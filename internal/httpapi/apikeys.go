@@ -139,31 +139,15 @@ func (o optionalTime) parse(field string) (iam.OptionalTime, error) {
 }
 
 func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, p *iam.Principal) error {
-	var body struct {
-		Name             string       `json:"name"`
-		Description      string       `json:"description"`
-		IAMID            string       `json:"iam_id"`
-		AccountID        string       `json:"account_id"`
-		ExpiresAt        optionalTime `json:"expires_at"`
-		Role             string       `json:"role"`
-		ActionWhenLeaked string       `json:"action_when_leaked"`
-		APIKey           string       `json:"apikey"`
-		StoreValue       *bool        `json:"store_value"` // accepted for IAM clients; values are never stored
-	}
+	var body keyBody
 	if err := decodeJSON(w, r, &body, false); err != nil {
 		return err
 	}
-	if body.AccountID != "" && body.AccountID != p.AccountID() {
-		return errs.Invalid("account_id", "account_id must be your own account.")
-	}
-	exp, err := body.ExpiresAt.parse("expires_at")
+	in, err := body.input(p, "")
 	if err != nil {
 		return err
 	}
-	created, err := s.iam.CreateAPIKey(r.Context(), p, iam.CreateKeyInput{
-		Name: body.Name, Description: body.Description, IAMID: body.IAMID, ExpiresAt: exp.Value,
-		Role: body.Role, ActionWhenLeaked: body.ActionWhenLeaked, APIKey: body.APIKey,
-	})
+	created, err := s.iam.CreateAPIKey(r.Context(), p, in)
 	if err != nil {
 		return err
 	}
@@ -173,16 +157,9 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, p *iam.Pri
 
 func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request, p *iam.Principal) error {
 	q := r.URL.Query()
-	in := iam.ListKeysInput{
-		IAMID: q.Get("iam_id"), Scope: q.Get("scope"), PageToken: q.Get("pagetoken"),
-		Sort: q.Get("sort"), Order: q.Get("order"),
-	}
-	if ps := q.Get("pagesize"); ps != "" {
-		n, err := strconv.Atoi(ps)
-		if err != nil || n < 1 { // 0 would mean "not given" below
-			return errs.Invalid("pagesize", "pagesize must be a whole number between 1 and 100.")
-		}
-		in.PageSize = n
+	size, sizeSet, err := pageSizeParam(q)
+	if err != nil {
+		return err
 	}
 	withActivity, err := boolParam(q, "include_activity")
 	if err != nil {
@@ -192,40 +169,14 @@ func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request, p *iam.Prin
 	if err != nil {
 		return err
 	}
-	page, err := s.iam.ListAPIKeys(r.Context(), p, in)
+	page, err := s.iam.ListAPIKeys(r.Context(), p, iam.ListKeysInput{
+		IAMID: q.Get("iam_id"), Scope: q.Get("scope"), PageToken: q.Get("pagetoken"),
+		PageSize: size, PageSizeSet: sizeSet, Sort: q.Get("sort"), Order: q.Get("order"),
+	})
 	if err != nil {
 		return err
 	}
-	views := make([]apiKeyView, len(page.Keys))
-	for i, k := range page.Keys {
-		views[i] = viewAPIKey(k, withActivity, withHistory)
-	}
-	link := func(token string) string {
-		u := url.Values{}
-		for k, v := range q {
-			if k != "pagetoken" {
-				u[k] = v
-			}
-		}
-		if token != "" {
-			u.Set("pagetoken", token)
-		}
-		if len(u) == 0 {
-			return "/v1/apikeys"
-		}
-		return "/v1/apikeys?" + u.Encode()
-	}
-	body := struct {
-		Offset  int          `json:"offset"`
-		Limit   int          `json:"limit"`
-		First   string       `json:"first"`
-		Next    string       `json:"next,omitempty"`
-		APIKeys []apiKeyView `json:"apikeys"`
-	}{Offset: page.Offset, Limit: page.Limit, First: link(""), APIKeys: views}
-	if page.NextToken != "" {
-		body.Next = link(page.NextToken)
-	}
-	writeJSON(w, http.StatusOK, body)
+	writePage(w, r, "apikeys", page, func(k store.APIKey) apiKeyView { return viewAPIKey(k, withActivity, withHistory) })
 	return nil
 }
 
@@ -305,9 +256,9 @@ func (s *Server) deleteAPIKey(w http.ResponseWriter, r *http.Request, p *iam.Pri
 	return nil
 }
 
-// keyToggle serves the paired POST/DELETE switches (lock, disable): set is
-// the service method, on the value POST sets.
-func keyToggle(set func(context.Context, *iam.Principal, string, bool) error, on bool) func(http.ResponseWriter, *http.Request, *iam.Principal) error {
+// toggle serves the paired POST/DELETE switches (lock, disable) of keys and
+// service IDs: set is the service method, on the value POST sets.
+func toggle(set func(context.Context, *iam.Principal, string, bool) error, on bool) func(http.ResponseWriter, *http.Request, *iam.Principal) error {
 	return func(w http.ResponseWriter, r *http.Request, p *iam.Principal) error {
 		if err := set(r.Context(), p, r.PathValue("id"), on); err != nil {
 			return err

@@ -80,12 +80,13 @@ func jsonError(err error) error {
 		if field == "" {
 			return errs.E(errs.BadRequest, "The body must be a JSON object.")
 		}
+		field = errs.Printable(field)
 		return errs.Invalid(field, "Field %s must be %s, not %s.", field, jsonTypeName(typ.Type.Kind().String()), typ.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return errs.E(errs.BadRequest, "Malformed JSON: the body ends too early.")
 	}
 	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		f = strings.Trim(f, `"`)
+		f = errs.Printable(strings.Trim(f, `"`))
 		return errs.Invalid(f, "Unknown field %q.", f)
 	}
 	return errs.E(errs.BadRequest, "Malformed JSON: %s.", strings.TrimPrefix(err.Error(), "json: "))

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -12,7 +13,8 @@ import (
 type Scope uint8
 
 const (
-	// ScopeAuthenticated needs a valid token and nothing more.
+	// ScopeAuthenticated needs a valid token and nothing more for reads (the
+	// services decide what each caller sees); writes still need Writer somewhere.
 	ScopeAuthenticated Scope = iota + 1
 	// ScopeSelf needs the role somewhere (the caller's highest effective
 	// role): self-service routes such as managing one's own API keys. The
@@ -20,6 +22,10 @@ const (
 	ScopeSelf
 	// ScopeAccount needs the role on the whole account.
 	ScopeAccount
+	// ScopeOrg needs the role in the provider org named by the {org} path
+	// segment (the higher of the account and org policies). Callers with no
+	// role there are told the org does not exist.
+	ScopeOrg
 )
 
 // Rule is a route's authorization requirement.
@@ -28,10 +34,12 @@ type Rule struct {
 	Scope Scope
 }
 
-// Route is one /v1 endpoint with its rule.
+// Route is one /v1 endpoint with its rule and, for changes, the name its
+// calls are audited under.
 type Route struct {
 	Pattern string // "METHOD /v1/path/{param}"
 	Rule    Rule
+	Action  string // audit action; empty for reads
 	handle  func(w http.ResponseWriter, r *http.Request, p *iam.Principal) error
 }
 
@@ -43,42 +51,118 @@ func (rt Route) Method() string { m, _, _ := strings.Cut(rt.Pattern, " "); retur
 func Table() []Route { return (&Server{}).routes() }
 
 func (s *Server) routes() []Route {
+	auth := Rule{Scope: ScopeAuthenticated}
 	self := func(r iam.Role) Rule { return Rule{Role: r, Scope: ScopeSelf} }
 	account := func(r iam.Role) Rule { return Rule{Role: r, Scope: ScopeAccount} }
+	org := func(r iam.Role) Rule { return Rule{Role: r, Scope: ScopeOrg} }
+	const (
+		reader = iam.Reader
+		writer = iam.Writer
+		mgr    = iam.Manager
+		admin  = iam.Administrator
+	)
 	return []Route{
-		{"GET /v1/me", Rule{Scope: ScopeAuthenticated}, s.getMe},
+		{"GET /v1/me", auth, "", s.getMe},
 
-		{"POST /v1/apikeys", self(iam.Writer), s.createAPIKey},
-		{"GET /v1/apikeys", self(iam.Reader), s.listAPIKeys},
-		{"GET /v1/apikeys/details", self(iam.Reader), s.getAPIKeyDetails},
-		{"POST /v1/apikeys/leaked", self(iam.Writer), s.reportLeaked},
-		{"GET /v1/apikeys/{id}", self(iam.Reader), s.getAPIKey},
-		{"PUT /v1/apikeys/{id}", self(iam.Writer), s.updateAPIKey},
-		{"DELETE /v1/apikeys/{id}", self(iam.Writer), s.deleteAPIKey},
-		{"POST /v1/apikeys/{id}/lock", self(iam.Writer), keyToggle(s.iam.SetAPIKeyLocked, true)},
-		{"DELETE /v1/apikeys/{id}/lock", self(iam.Writer), keyToggle(s.iam.SetAPIKeyLocked, false)},
-		{"POST /v1/apikeys/{id}/disable", self(iam.Writer), keyToggle(s.iam.SetAPIKeyDisabled, true)},
-		{"DELETE /v1/apikeys/{id}/disable", self(iam.Writer), keyToggle(s.iam.SetAPIKeyDisabled, false)},
-		{"POST /v1/apikeys/{id}/rotate", self(iam.Writer), s.rotateAPIKey},
+		{"POST /v1/apikeys", self(writer), "apikey.create", s.createAPIKey},
+		{"GET /v1/apikeys", self(reader), "", s.listAPIKeys},
+		{"GET /v1/apikeys/details", self(reader), "", s.getAPIKeyDetails},
+		{"POST /v1/apikeys/leaked", self(writer), "apikey.report_leaked", s.reportLeaked},
+		{"GET /v1/apikeys/{id}", self(reader), "", s.getAPIKey},
+		{"PUT /v1/apikeys/{id}", self(writer), "apikey.update", s.updateAPIKey},
+		{"DELETE /v1/apikeys/{id}", self(writer), "apikey.delete", s.deleteAPIKey},
+		{"POST /v1/apikeys/{id}/lock", self(writer), "apikey.lock", toggle(s.iam.SetAPIKeyLocked, true)},
+		{"DELETE /v1/apikeys/{id}/lock", self(writer), "apikey.unlock", toggle(s.iam.SetAPIKeyLocked, false)},
+		{"POST /v1/apikeys/{id}/disable", self(writer), "apikey.disable", toggle(s.iam.SetAPIKeyDisabled, true)},
+		{"DELETE /v1/apikeys/{id}/disable", self(writer), "apikey.enable", toggle(s.iam.SetAPIKeyDisabled, false)},
+		{"POST /v1/apikeys/{id}/rotate", self(writer), "apikey.rotate", s.rotateAPIKey},
 
-		{"POST /v1/signing-keys/rotate", account(iam.Administrator), s.rotateSigningKey},
+		{"POST /v1/users", account(admin), "user.create", s.createUser},
+		{"GET /v1/users", account(reader), "", s.listUsers},
+		{"GET /v1/users/{id}", auth, "", s.getUser},
+		{"PATCH /v1/users/{id}", self(writer), "user.update", s.patchUser},
+		{"DELETE /v1/users/{id}", account(admin), "user.delete", s.deleteUser},
+
+		{"POST /v1/serviceids", account(admin), "serviceid.create", s.createServiceID},
+		{"GET /v1/serviceids", account(reader), "", s.listServiceIDs},
+		{"GET /v1/serviceids/{id}", auth, "", s.getServiceID},
+		{"PUT /v1/serviceids/{id}", account(admin), "serviceid.update", s.updateServiceID},
+		{"DELETE /v1/serviceids/{id}", account(admin), "serviceid.delete", s.deleteServiceID},
+		{"POST /v1/serviceids/{id}/lock", account(admin), "serviceid.lock", s.lockServiceID(true)},
+		{"DELETE /v1/serviceids/{id}/lock", account(admin), "serviceid.unlock", s.lockServiceID(false)},
+
+		{"POST /v1/policies", self(mgr), "policy.create", s.createPolicy},
+		{"GET /v1/policies", auth, "", s.listPolicies},
+		{"GET /v1/policies/{id}", auth, "", s.getPolicy},
+		{"DELETE /v1/policies/{id}", self(mgr), "policy.delete", s.deletePolicy},
+
+		{"GET /v1/audit", account(admin), "", s.listAudit},
+		{"GET /v1/audit/verify", account(admin), "", s.verifyAudit},
+
+		{"POST /v1/signing-keys/rotate", account(admin), "signing_key.rotate", s.rotateSigningKey},
+
+		{"POST /v1/orgs", account(admin), "org.create", s.createOrg},
+		{"GET /v1/orgs", auth, "", s.listOrgs},
+		{"GET /v1/orgs/{org}", org(reader), "", s.getOrg},
+		{"PUT /v1/orgs/{org}", org(mgr), "org.update", s.updateOrg},
+		{"DELETE /v1/orgs/{org}", account(admin), "org.delete", s.deleteOrg},
+		{"POST /v1/orgs/{org}/environments", org(mgr), "catalog.create", s.createEnvironment},
+		{"GET /v1/orgs/{org}/environments", org(reader), "", s.listEnvironments},
+		{"GET /v1/orgs/{org}/environments/{env}", org(reader), "", s.getEnvironment},
+		{"DELETE /v1/orgs/{org}/environments/{env}", org(mgr), "catalog.delete", s.deleteEnvironment},
 	}
 }
 
-// guard authenticates the caller, enforces the route's rule and runs the handler.
+// guard authenticates the caller, enforces the route's rule, runs the
+// handler, and records changes (and refused attempts) in the audit log.
 func (s *Server) guard(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.authenticate(r)
-		if err == nil {
-			err = authorize(rt.Rule, r.Method, p)
+		if err != nil {
+			s.writeError(w, r, err) // unauthenticated calls have no actor; the access log has them
+			return
 		}
+		note := &auditNote{}
+		if rt.Action != "" {
+			r = r.WithContext(context.WithValue(r.Context(), noteKey, note))
+		}
+		err = s.authorizeRoute(r, rt.Rule, p)
 		if err == nil {
 			err = rt.handle(w, r, p)
 		}
 		if err != nil {
 			s.writeError(w, r, err)
 		}
+		if rt.Action != "" {
+			s.auditCall(r, w, rt.Action, p, note, err)
+		}
 	})
+}
+
+// authorizeRoute applies a route's rule to the caller.
+func (s *Server) authorizeRoute(r *http.Request, rule Rule, p *iam.Principal) error {
+	var have iam.Role
+	switch rule.Scope {
+	case ScopeAuthenticated:
+		if isRead(r.Method) {
+			return nil
+		}
+		have = p.MaxRole()
+	case ScopeSelf:
+		have = p.MaxRole()
+	case ScopeAccount:
+		have = p.AccountRole()
+	case ScopeOrg:
+		o, err := s.apim.ResolveOrg(r.Context(), r.PathValue("org"))
+		if err != nil {
+			return err
+		}
+		if have = p.OrgRole(o.ID); have == iam.NoRole {
+			return errs.E(errs.NotFound, "Org %s not found.", errs.Printable(r.PathValue("org")))
+		}
+		noteAudit(r, o.ID, "") // by id, however the caller named it; handlers may name something more specific
+	}
+	return authorize(rule, r.Method, have)
 }
 
 // authenticate reads the bearer token and returns the caller.
@@ -95,46 +179,25 @@ func (s *Server) authenticate(r *http.Request) (*iam.Principal, error) {
 	return s.iam.Authenticate(r.Context(), tok)
 }
 
-// roles is what authorize needs of the caller (*iam.Principal).
-type roles interface {
-	MaxRole() iam.Role
-	AccountRole() iam.Role
-}
-
-// authorize applies a rule. Whatever the rule says, a request that is not a
-// read needs at least Writer (a Reader can never change anything), and a rule
-// without a scope or role refuses everyone: deny by default.
-func authorize(rule Rule, method string, p roles) error {
+// authorize applies a rule given the caller's role at the rule's scope.
+// Whatever the rule says, a request that is not a read needs at least Writer
+// (a Reader can never change anything), and a rule without a scope or role
+// refuses everyone: deny by default.
+func authorize(rule Rule, method string, have iam.Role) error {
+	if rule.Scope == ScopeAuthenticated && isRead(method) {
+		return nil
+	}
 	need := rule.Role
 	if !isRead(method) {
 		need = max(need, iam.Writer)
 	}
-	var have iam.Role
-	switch rule.Scope {
-	case ScopeAuthenticated:
-		if isRead(method) {
-			return nil
-		}
-		have = p.MaxRole()
-	case ScopeSelf:
-		have = p.MaxRole()
-	case ScopeAccount:
-		have = p.AccountRole()
-	}
-	if need == iam.NoRole || have < need {
-		return errs.E(errs.Forbidden, "This action needs the %s role; your effective role is %s.", roleName(need), roleName(have))
+	if rule.Scope == 0 || need == iam.NoRole || have < need {
+		return errs.E(errs.Forbidden, "This action needs the %s role; your effective role is %s.", iam.RoleName(need), iam.RoleName(have))
 	}
 	return nil
 }
 
 func isRead(method string) bool { return method == http.MethodGet || method == http.MethodHead }
-
-func roleName(r iam.Role) string {
-	if r == iam.NoRole {
-		return "none"
-	}
-	return r.String()
-}
 
 var (
 	errInternal = errs.E(errs.Internal, "Internal error.")

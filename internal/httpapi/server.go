@@ -16,13 +16,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"gatehouse/internal/apim"
+	"gatehouse/internal/audit"
 	"gatehouse/internal/iam"
+	"gatehouse/internal/store"
 	"gatehouse/internal/token"
 )
 
 // Config holds the Server's dependencies.
 type Config struct {
 	IAM            *iam.Service
+	APIM           *apim.Service
+	Audit          *audit.Log
+	AuditStore     store.AuditStore
+	Throttle       *iam.Throttle // brute-force protection of the token endpoints
 	Keyring        *token.Keyring
 	Ready          func(ctx context.Context) error // nil error: ready to serve
 	Issuer         string
@@ -34,17 +41,21 @@ type Config struct {
 
 // Server serves the management listener.
 type Server struct {
-	iam      *iam.Service
-	keyring  *token.Keyring
-	ready    func(ctx context.Context) error
-	issuer   string
-	log      *slog.Logger
-	metrics  *Metrics
-	gatherer prometheus.Gatherer
-	proxies  []netip.Prefix
-	mux      *http.ServeMux
-	ridBase  string
-	ridSeq   atomic.Uint64
+	iam        *iam.Service
+	apim       *apim.Service
+	audit      *audit.Log
+	auditStore store.AuditStore
+	throttle   *iam.Throttle
+	keyring    *token.Keyring
+	ready      func(ctx context.Context) error
+	issuer     string
+	log        *slog.Logger
+	metrics    *Metrics
+	gatherer   prometheus.Gatherer
+	proxies    []netip.Prefix
+	mux        *http.ServeMux
+	ridBase    string
+	ridSeq     atomic.Uint64
 }
 
 // New builds the Server and mounts every route.
@@ -52,7 +63,7 @@ func New(cfg Config) *Server {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	s := &Server{
-		iam: cfg.IAM, keyring: cfg.Keyring, ready: cfg.Ready, issuer: cfg.Issuer,
+		iam: cfg.IAM, apim: cfg.APIM, audit: cfg.Audit, auditStore: cfg.AuditStore, throttle: cfg.Throttle, keyring: cfg.Keyring, ready: cfg.Ready, issuer: cfg.Issuer,
 		log: cfg.Logger, metrics: cfg.Metrics, gatherer: cfg.Gatherer, proxies: cfg.TrustedProxies,
 		mux: http.NewServeMux(), ridBase: hex.EncodeToString(b[:]) + "-",
 	}
@@ -102,7 +113,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			route = "unmatched"
 		}
 		d := time.Since(start)
-		s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Inc()
+		s.metrics.requests.WithLabelValues(route, methodLabel(r.Method), strconv.Itoa(rec.status)).Inc()
 		s.metrics.latency.WithLabelValues(route).Observe(d.Seconds())
 		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", rid),
@@ -144,6 +155,17 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeError(w, r, errNoRoute)
+}
+
+// methodLabel bounds the method label: net/http accepts any token as a
+// method, and each new label value would be a new series forever.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
 }
 
 // statusProbe records what the mux's fallback handler would answer.

@@ -5,7 +5,10 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
+	"time"
 
+	"gatehouse/internal/audit"
 	"gatehouse/internal/iam"
 	"gatehouse/internal/token"
 )
@@ -32,6 +35,7 @@ var (
 	errTokenForm        = &iam.TokenError{Status: http.StatusBadRequest, Code: "BXNIM0109E", Message: "The request body must be application/x-www-form-urlencoded"}
 	errTokenUnavailable = &iam.TokenError{Status: http.StatusServiceUnavailable, Code: "BXNIM0503E", Message: "The token service is temporarily unavailable"}
 	errTokenInternal    = &iam.TokenError{Status: http.StatusInternalServerError, Code: "BXNIM0500E", Message: "Internal error"}
+	errTokenThrottled   = &iam.TokenError{Status: http.StatusTooManyRequests, Code: "BXNIM0440E", Message: "Too many failed attempts from this address; try again later"}
 )
 
 // handleV5Token is POST /apikey?apikey=KEY → {"jwt": …} (SPEC §3.1).
@@ -87,6 +91,10 @@ func (s *Server) tokenRequest(w http.ResponseWriter, r *http.Request) (iam.Excha
 		w.Header().Set("Allow", http.MethodPost)
 		return iam.ExchangeRequest{}, errTokenMethod
 	}
+	if wait, blocked := s.throttle.Blocked(s.clientIP(r)); blocked {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10))
+		return iam.ExchangeRequest{}, errTokenThrottled
+	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-www-form-urlencoded" {
 			if r.ContentLength != 0 {
@@ -109,11 +117,19 @@ func (s *Server) tokenRequest(w http.ResponseWriter, r *http.Request) (iam.Excha
 	}, nil
 }
 
-// exchange runs the exchange and writes the error if it fails.
+// exchange runs the exchange, records it in the audit log (without the key),
+// counts failures against the client address, and writes the error if it fails.
 func (s *Server) exchange(w http.ResponseWriter, r *http.Request, endpoint string, req iam.ExchangeRequest) (iam.IssuedToken, bool) {
+	ip := s.clientIP(r)
+	entry := audit.Entry{
+		AccountID: s.iam.AccountID(), Action: "token.exchange", RequestID: requestID(r), SourceIP: ip.String(),
+	}
 	t, err := s.iam.Exchange(r.Context(), req)
 	if err == nil {
 		s.metrics.exchanges.WithLabelValues(endpoint, "success").Inc()
+		entry.ActorIAMID, entry.ActorAPIKeyID, entry.Target = t.IAMID, t.APIKeyID, t.APIKeyID
+		entry.Outcome, entry.Message = audit.Success, endpoint
+		s.audit.Submit(entry)
 		return t, true
 	}
 	var terr *iam.TokenError
@@ -124,12 +140,17 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, endpoint strin
 		}
 		s.log.LogAttrs(r.Context(), slog.LevelError, "token exchange failed", slog.String("request_id", requestID(r)), slog.Any("err", err))
 	}
+	if terr == iam.ErrBadKey {
+		s.throttle.Fail(ip)
+	}
+	entry.Outcome, entry.Message = audit.Failure, endpoint+" "+terr.Code
+	s.audit.Submit(entry)
 	s.writeTokenError(w, r, endpoint, terr)
 	return iam.IssuedToken{}, false
 }
 
 func (s *Server) writeTokenError(w http.ResponseWriter, r *http.Request, endpoint string, e *iam.TokenError) {
-	outcome := map[string]string{"BXNIM0415E": "bad_key", "BXNIM0503E": "unavailable", "BXNIM0500E": "error"}[e.Code]
+	outcome := map[string]string{"BXNIM0415E": "bad_key", "BXNIM0440E": "throttled", "BXNIM0503E": "unavailable", "BXNIM0500E": "error"}[e.Code]
 	if outcome == "" {
 		outcome = "bad_request"
 	}
