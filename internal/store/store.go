@@ -28,6 +28,9 @@ type Store interface {
 	SigningKeyStore
 	OrgStore
 	AuditStore
+	APIManagerStore
+	ConsumerStore
+	EventStore
 	MetaStore
 	ChangeLog
 
@@ -366,6 +369,260 @@ type AuditStore interface {
 	ListAudit(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
 }
 
+// Document is a draft API or product as the provider submitted it.
+type Document struct {
+	ID         string // opaque (a UUID)
+	AccountID  string
+	OrgID      string
+	Name       string // with Version, unique within the org
+	Version    string
+	Title      string
+	Source     []byte // the document exactly as submitted
+	Format     string // "json" or "yaml"
+	Compiled   []byte // the compiled form (apidef.API or apidef.Product as JSON)
+	Rev        int64  // incremented by every update; the basis of ETags
+	CreatedBy  string
+	CreatedAt  time.Time
+	ModifiedAt time.Time
+}
+
+// Publication is a product published to a catalog: a snapshot of the product
+// and of its APIs, taken when it was published, with its lifecycle state.
+type Publication struct {
+	ID             string // opaque (a UUID)
+	AccountID      string
+	OrgID          string
+	EnvID          string
+	ProductName    string // with ProductVersion, unique within the catalog
+	ProductVersion string
+	State          string // "published", "deprecated" or "retired"
+	Snapshot       []byte // JSON: the compiled product and APIs as published
+	Rev            int64
+	PublishedBy    string
+	PublishedAt    time.Time
+	ModifiedAt     time.Time
+}
+
+// PublicationQuery selects publications; empty fields do not filter.
+type PublicationQuery struct {
+	AccountID string
+	OrgID     string
+	EnvID     string
+	States    []string
+}
+
+// APIManagerStore keeps draft APIs and products and their publications. The
+// kind ("api" or "product") selects the draft table.
+type APIManagerStore interface {
+	// CreateDocument returns ErrAlreadyExists for a duplicate id or
+	// (org, name, version).
+	CreateDocument(ctx context.Context, kind string, d Document) error
+	// GetDocument finds a draft of the org by id or by "name:version".
+	GetDocument(ctx context.Context, kind, orgID, ref string) (Document, error)
+	// ListDocuments lists the org's drafts ordered by name, then version;
+	// Page.After is the "name:version" of the last one seen.
+	ListDocuments(ctx context.Context, kind, orgID string, p Page) ([]Document, error)
+	// UpdateDocument works as UpdateUser (ID, AccountID, OrgID, CreatedBy and
+	// CreatedAt are kept; Rev is incremented); ErrAlreadyExists when the new
+	// name:version is taken.
+	UpdateDocument(ctx context.Context, kind, id string, fn func(d *Document) error) (Document, error)
+	// DeleteDocument returns ErrNotFound when absent. A non-nil check sees the
+	// stored draft inside the transaction; an error from it aborts the delete.
+	DeleteDocument(ctx context.Context, kind, id string, check func(Document) error) error
+
+	// PutPublication creates the publication of (env, product name, version),
+	// or replaces the snapshot and state of the existing one (republishing),
+	// in one transaction; fn sees the existing one (nil if none) and returns
+	// the record to store (an error aborts).
+	PutPublication(ctx context.Context, envID, name, version string, fn func(old *Publication) (Publication, error)) (Publication, error)
+	// GetPublication finds a publication of the catalog by id or "name:version".
+	GetPublication(ctx context.Context, envID, ref string) (Publication, error)
+	// ListPublications lists publications matching q, ordered by product
+	// name, then version.
+	ListPublications(ctx context.Context, q PublicationQuery) ([]Publication, error)
+	// UpdatePublication works as UpdateUser for a publication's State (only
+	// State and ModifiedAt are written; Rev is incremented).
+	UpdatePublication(ctx context.Context, id string, fn func(p *Publication) error) (Publication, error)
+	// DeletePublication returns ErrNotFound when absent.
+	DeletePublication(ctx context.Context, id string) error
+}
+
+// ConsumerOrg is an organization of API consumers in one catalog.
+type ConsumerOrg struct {
+	ID        string
+	AccountID string
+	OrgID     string
+	EnvID     string
+	Name      string // slug, unique within the catalog
+	Title     string
+	CreatedBy string
+	CreatedAt time.Time
+}
+
+// App is a consumer application; it calls APIs with its credentials.
+type App struct {
+	ID            string
+	AccountID     string
+	OrgID         string
+	EnvID         string
+	ConsumerOrgID string
+	Name          string // unique within the consumer org
+	Description   string
+	CreatedBy     string
+	CreatedAt     time.Time
+}
+
+// Credential is a client id and the SHA-256 digest of its secret. An app may
+// have several, for overlapping rotation.
+type Credential struct {
+	ClientID     string // unique across the deployment
+	AppID        string
+	EnvID        string
+	SecretDigest []byte
+	SecretHint   string // last 4 characters of the secret
+	CreatedAt    time.Time
+	ModifiedAt   time.Time
+}
+
+// Subscription connects an app to a plan of a published product.
+type Subscription struct {
+	ID             string
+	AccountID      string
+	OrgID          string
+	EnvID          string
+	AppID          string
+	ConsumerOrgID  string
+	ProductName    string
+	ProductVersion string
+	Plan           string
+	Approved       bool
+	State          string // "active" or "pending"
+	CreatedBy      string
+	CreatedAt      time.Time
+	ApprovedBy     string
+	ApprovedAt     time.Time
+}
+
+// ConsumerQuery selects apps or subscriptions of a catalog; empty fields do
+// not filter. Ordered by id, strictly after Page.After.
+type ConsumerQuery struct {
+	EnvID         string
+	ConsumerOrgID string
+	AppID         string
+	Page          Page
+}
+
+// ConsumerStore keeps consumer orgs, apps, their credentials and subscriptions.
+type ConsumerStore interface {
+	// CreateConsumerOrg returns ErrAlreadyExists for a duplicate id or name in the catalog.
+	CreateConsumerOrg(ctx context.Context, c ConsumerOrg) error
+	// GetConsumerOrg finds a consumer org of the catalog by id or name.
+	GetConsumerOrg(ctx context.Context, envID, ref string) (ConsumerOrg, error)
+	// ListConsumerOrgs lists a catalog's consumer orgs by name; Page.After is a name.
+	ListConsumerOrgs(ctx context.Context, envID string, p Page) ([]ConsumerOrg, error)
+	// DeleteConsumerOrg deletes it with its apps, their credentials and subscriptions.
+	DeleteConsumerOrg(ctx context.Context, id string) error
+
+	// CreateApp creates an app with its first credential in one transaction.
+	// ErrAlreadyExists for a duplicate id, name in the consumer org, or client id;
+	// ErrNotFound when the consumer org does not exist.
+	CreateApp(ctx context.Context, a App, first Credential) error
+	// GetApp finds an app of the consumer org by id or name.
+	GetApp(ctx context.Context, consumerOrgID, ref string) (App, error)
+	// ListApps lists apps matching q.
+	ListApps(ctx context.Context, q ConsumerQuery) ([]App, error)
+	// DeleteApp deletes it with its credentials and subscriptions.
+	DeleteApp(ctx context.Context, id string) error
+
+	// CreateCredential adds a credential to an existing app (ErrNotFound otherwise).
+	CreateCredential(ctx context.Context, c Credential) error
+	// GetCredential finds a credential by client id.
+	GetCredential(ctx context.Context, clientID string) (Credential, error)
+	// ListCredentials lists an app's credentials, oldest first.
+	ListCredentials(ctx context.Context, appID string) ([]Credential, error)
+	// UpdateCredential works as UpdateUser (ClientID, AppID, EnvID, CreatedAt kept).
+	UpdateCredential(ctx context.Context, clientID string, fn func(c *Credential) error) (Credential, error)
+	// DeleteCredential returns ErrNotFound when absent.
+	DeleteCredential(ctx context.Context, clientID string) error
+
+	// CreateSubscription returns ErrAlreadyExists when the app already has a
+	// subscription to that product name and version, ErrNotFound when the app
+	// does not exist.
+	CreateSubscription(ctx context.Context, s Subscription) error
+	// GetSubscription finds a subscription by id.
+	GetSubscription(ctx context.Context, id string) (Subscription, error)
+	// ListSubscriptions lists subscriptions matching q.
+	ListSubscriptions(ctx context.Context, q ConsumerQuery) ([]Subscription, error)
+	// UpdateSubscription works as UpdateUser (ID, AppID, EnvID, product and
+	// CreatedAt kept).
+	UpdateSubscription(ctx context.Context, id string, fn func(s *Subscription) error) (Subscription, error)
+	// DeleteSubscription returns ErrNotFound when absent.
+	DeleteSubscription(ctx context.Context, id string) error
+
+	// GatewayState reads, in one consistent snapshot, everything the gateway
+	// routes by: every live publication (published or deprecated), consumer
+	// org, app, credential and subscription of the account.
+	GatewayState(ctx context.Context, accountID string) (GatewayState, error)
+}
+
+// GatewayState is what the gateway's routing snapshot is built from.
+type GatewayState struct {
+	Envs          []Environment // with their orgs' names resolved through Orgs
+	Orgs          []Org
+	Publications  []Publication // published or deprecated only
+	Apps          []App
+	Credentials   []Credential
+	Subscriptions []Subscription
+}
+
+// Event is one gateway call, for analytics.
+type Event struct {
+	Seq            int64 // assigned by AppendEvents
+	AccountID      string
+	OrgID          string
+	EnvID          string
+	Time           time.Time
+	RequestID      string
+	API            string // name:version
+	Operation      string // "GET /forecast/{city}"
+	Status         int
+	Latency        time.Duration
+	BackendLatency time.Duration
+	BytesIn        int64
+	BytesOut       int64
+	ClientID       string
+	AppID          string
+	ConsumerOrgID  string
+	Product        string // name:version
+	Plan           string
+	RateLimited    bool
+}
+
+// EventQuery selects events of one catalog in Seq order; empty fields do not
+// filter. Since is inclusive, Until exclusive; at most Limit (0: 100).
+type EventQuery struct {
+	EnvID     string
+	Since     time.Time
+	Until     time.Time
+	API       string
+	AppID     string
+	Status    int // exact status; 0: any
+	StatusMin int // with StatusMax, a range such as 500–599
+	StatusMax int
+	AfterSeq  int64
+	Limit     int
+}
+
+// EventStore keeps gateway events.
+type EventStore interface {
+	// AppendEvents appends a batch in one transaction (Seq assigned in order).
+	AppendEvents(ctx context.Context, batch []Event) error
+	// ListEvents returns events matching q in Seq order.
+	ListEvents(ctx context.Context, q EventQuery) ([]Event, error)
+	// DeleteEventsBefore deletes events older than t; it reports how many.
+	DeleteEventsBefore(ctx context.Context, t time.Time) (int64, error)
+}
+
 // MetaStore keeps a few named values about the deployment itself.
 type MetaStore interface {
 	// GetMeta returns ErrNotFound when the name is unset.
@@ -384,6 +641,10 @@ const (
 	ChangeSigningKey = "signingkey"  // Key: the kid
 	ChangeOrg        = "org"         // Key: the org id
 	ChangeEnv        = "environment" // Key: the environment id
+	ChangeAPI        = "api"         // Key: the draft API's id
+	ChangeProduct    = "product"     // Key: the draft product's id
+	ChangePublish    = "publication" // Key: the publication id
+	ChangeConsumer   = "consumer"    // Key: the consumer org, app or subscription id, or the credential's client id
 )
 
 // Change is one entry of the change log.

@@ -112,3 +112,15 @@ func (c historyCol) Scan(src any) error {
 	}
 	return nil
 }
+
+// durationCol scans a duration stored in microseconds into *d.
+type durationCol struct{ d *time.Duration }
+
+func (c durationCol) Scan(src any) error {
+	v, ok := src.(int64)
+	if !ok {
+		return fmt.Errorf("duration column holds %T", src)
+	}
+	*c.d = time.Duration(v) * time.Microsecond
+	return nil
+}

@@ -8,9 +8,10 @@
 // failing with "database is locked"), and a separate pool of read-only
 // connections so that reads never wait for the writer.
 //
-// The Update and Rotate closures, the Delete checks and AppendAudit's seal run
-// while the writer connection is held: they must be quick and must not call the
-// Store's mutating methods, which would deadlock waiting for that connection.
+// The Update, Rotate and Put closures, the Delete checks and AppendAudit's
+// seal run while the writer connection is held: they must be quick and must
+// not call the Store's mutating methods, which would deadlock waiting for that
+// connection.
 // Reads from inside a closure are fine but see the state before the closure's
 // transaction.
 //

@@ -109,10 +109,12 @@ func (s *Store) UpdateOrg(ctx context.Context, id string, fn func(o *store.Org) 
 	return out, err
 }
 
-// DeleteOrg deletes the org with the given id, its environments and the
-// policies scoped to it, logging a change for the org, for each environment
-// and for each subject that lost a policy. store.ErrNotFound when absent; an
-// error from check is returned as is and nothing is deleted.
+// DeleteOrg deletes the org with the given id, its draft APIs and products,
+// its environments with everything in them (as DeleteEnvironment) and the
+// policies scoped to it, logging a change for the org, for each draft, for
+// each environment and its contents, and for each subject that lost a
+// policy. store.ErrNotFound when absent; an error from check is returned as
+// is and nothing is deleted.
 func (s *Store) DeleteOrg(ctx context.Context, id string, check func(store.Org) error) error {
 	return s.write(ctx, "delete org", func(tx *sql.Tx) error {
 		o, err := scanOrg(tx.QueryRowContext(ctx, selectOrg, id))
@@ -136,6 +138,16 @@ func (s *Store) DeleteOrg(ctx context.Context, id string, check func(store.Org) 
 		}
 		if err := s.logChange(ctx, tx, store.ChangeEnv, envs...); err != nil {
 			return err
+		}
+		for _, env := range envs {
+			if err := s.deleteCatalogContents(ctx, tx, env); err != nil {
+				return err
+			}
+		}
+		for _, t := range docTables {
+			if err := s.deleteLogged(ctx, tx, o.ID, cascade{t.byOrg, t.change}); err != nil {
+				return err
+			}
 		}
 		subjects, err := deleteReturning(ctx, tx, `DELETE FROM policies WHERE account_id = ? AND org = ? RETURNING subject`,
 			o.AccountID, o.ID)
@@ -196,13 +208,19 @@ func (s *Store) ListEnvironments(ctx context.Context, orgID string) ([]store.Env
 	return es, s.wrap("list environments", err)
 }
 
-// DeleteEnvironment deletes the org's environment with the given id;
-// store.ErrNotFound when absent.
+// DeleteEnvironment deletes the org's environment with the given id and
+// everything in the catalog: its publications, consumer orgs, apps,
+// credentials and subscriptions, logging a change for each record.
+// store.ErrNotFound when absent. The catalog's gateway events are left to
+// retention (DeleteEventsBefore).
 func (s *Store) DeleteEnvironment(ctx context.Context, orgID, id string) error {
 	return s.write(ctx, "delete environment", func(tx *sql.Tx) error {
 		if err := deleteOne(ctx, tx, `DELETE FROM environments WHERE org_id = ? AND id = ?`, orgID, id); err != nil {
 			return err
 		}
-		return s.logChange(ctx, tx, store.ChangeEnv, id)
+		if err := s.logChange(ctx, tx, store.ChangeEnv, id); err != nil {
+			return err
+		}
+		return s.deleteCatalogContents(ctx, tx, id)
 	})
 }

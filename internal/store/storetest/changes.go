@@ -221,6 +221,206 @@ func testChangesLogged(t *testing.T, s store.Store) {
 			o, _ := mustCreateOrg(t, s, newOrg("noenv"))
 			return mutation{func() error { return s.DeleteEnvironment(ctx, o.ID, "no-such-env") }, store.ErrNotFound, nil}
 		}},
+		{"create-api", func(t *testing.T) mutation {
+			o, _ := mustCreateOrg(t, s, newOrg("apis"))
+			d := newDocument(o, "weather", "1.0.0")
+			return mutation{func() error { return s.CreateDocument(ctx, "api", d) }, nil, []change{{store.ChangeAPI, d.ID}}}
+		}},
+		{"create-product", func(t *testing.T) mutation {
+			o, _ := mustCreateOrg(t, s, newOrg("products"))
+			d := newDocument(o, "climbon", "1.0.0")
+			return mutation{func() error { return s.CreateDocument(ctx, "product", d) }, nil, []change{{store.ChangeProduct, d.ID}}}
+		}},
+		{"create-duplicate-document", func(t *testing.T) mutation {
+			o, _ := mustCreateOrg(t, s, newOrg("dupdocs"))
+			mustCreateDocument(t, s, "api", newDocument(o, "weather", "1.0.0"))
+			return mutation{func() error { return s.CreateDocument(ctx, "api", newDocument(o, "weather", "1.0.0")) }, store.ErrAlreadyExists, nil}
+		}},
+		{"update-api", func(t *testing.T) mutation {
+			o, _ := mustCreateOrg(t, s, newOrg("updapi"))
+			d := mustCreateDocument(t, s, "api", newDocument(o, "weather", "1.0.0"))
+			return mutation{func() error {
+				_, err := s.UpdateDocument(ctx, "api", d.ID, func(v *store.Document) error { v.Title = "x"; return nil })
+				return err
+			}, nil, []change{{store.ChangeAPI, d.ID}}}
+		}},
+		{"update-product-fn-error", func(t *testing.T) mutation {
+			o, _ := mustCreateOrg(t, s, newOrg("updproduct"))
+			d := mustCreateDocument(t, s, "product", newDocument(o, "climbon", "1.0.0"))
+			return mutation{func() error {
+				_, err := s.UpdateDocument(ctx, "product", d.ID, func(*store.Document) error { return errBoom })
+				return err
+			}, errBoom, nil}
+		}},
+		{"update-product", func(t *testing.T) mutation {
+			o, _ := mustCreateOrg(t, s, newOrg("updproduct2"))
+			d := mustCreateDocument(t, s, "product", newDocument(o, "climbon", "1.0.0"))
+			return mutation{func() error {
+				_, err := s.UpdateDocument(ctx, "product", d.ID, func(v *store.Document) error { v.Version = "1.0.1"; return nil })
+				return err
+			}, nil, []change{{store.ChangeProduct, d.ID}}}
+		}},
+		{"delete-api", func(t *testing.T) mutation {
+			o, _ := mustCreateOrg(t, s, newOrg("delapi"))
+			d := mustCreateDocument(t, s, "api", newDocument(o, "weather", "1.0.0"))
+			return mutation{func() error { return s.DeleteDocument(ctx, "api", d.ID, nil) }, nil, []change{{store.ChangeAPI, d.ID}}}
+		}},
+		{"delete-product", func(t *testing.T) mutation {
+			o, _ := mustCreateOrg(t, s, newOrg("delproduct"))
+			d := mustCreateDocument(t, s, "product", newDocument(o, "climbon", "1.0.0"))
+			return mutation{func() error { return s.DeleteDocument(ctx, "product", d.ID, nil) }, nil, []change{{store.ChangeProduct, d.ID}}}
+		}},
+		{"delete-document-refused-by-check", func(t *testing.T) mutation {
+			o, _ := mustCreateOrg(t, s, newOrg("guardeddoc"))
+			d := mustCreateDocument(t, s, "api", newDocument(o, "weather", "1.0.0"))
+			return mutation{func() error {
+				return s.DeleteDocument(ctx, "api", d.ID, func(store.Document) error { return errBoom })
+			}, errBoom, nil}
+		}},
+		{"publish", func(t *testing.T) mutation {
+			_, envs := mustCreateOrg(t, s, newOrg("publish"), "sb")
+			p := newPublication(envs[0], "climbon", "1.0.0")
+			return mutation{func() error {
+				_, err := s.PutPublication(ctx, p.EnvID, p.ProductName, p.ProductVersion, func(*store.Publication) (store.Publication, error) { return p, nil })
+				return err
+			}, nil, []change{{store.ChangePublish, p.ID}}}
+		}},
+		{"republish", func(t *testing.T) mutation {
+			_, envs := mustCreateOrg(t, s, newOrg("republish"), "sb")
+			p := mustPublish(t, s, newPublication(envs[0], "climbon", "1.0.0"))
+			return mutation{func() error {
+				_, err := s.PutPublication(ctx, p.EnvID, p.ProductName, p.ProductVersion, func(old *store.Publication) (store.Publication, error) {
+					return newPublication(envs[0], "climbon", "1.0.0"), nil // a new id, which the existing record ignores
+				})
+				return err
+			}, nil, []change{{store.ChangePublish, p.ID}}}
+		}},
+		{"publish-fn-error", func(t *testing.T) mutation {
+			_, envs := mustCreateOrg(t, s, newOrg("publisherr"), "sb")
+			return mutation{func() error {
+				_, err := s.PutPublication(ctx, envs[0].ID, "climbon", "1.0.0", func(*store.Publication) (store.Publication, error) {
+					return store.Publication{}, errBoom
+				})
+				return err
+			}, errBoom, nil}
+		}},
+		{"update-publication", func(t *testing.T) mutation {
+			_, envs := mustCreateOrg(t, s, newOrg("deprecate"), "sb")
+			p := mustPublish(t, s, newPublication(envs[0], "climbon", "1.0.0"))
+			return mutation{func() error {
+				_, err := s.UpdatePublication(ctx, p.ID, func(v *store.Publication) error { v.State = "deprecated"; return nil })
+				return err
+			}, nil, []change{{store.ChangePublish, p.ID}}}
+		}},
+		{"delete-publication", func(t *testing.T) mutation {
+			_, envs := mustCreateOrg(t, s, newOrg("unpublish"), "sb")
+			p := mustPublish(t, s, newPublication(envs[0], "climbon", "1.0.0"))
+			return mutation{func() error { return s.DeletePublication(ctx, p.ID) }, nil, []change{{store.ChangePublish, p.ID}}}
+		}},
+		{"create-consumer-org", func(t *testing.T) mutation {
+			_, envs := mustCreateOrg(t, s, newOrg("corg"), "sb")
+			c := newConsumerOrg(envs[0], "climbers")
+			return mutation{func() error { return s.CreateConsumerOrg(ctx, c) }, nil, []change{{store.ChangeConsumer, c.ID}}}
+		}},
+		{"create-consumer-org-in-missing-environment", func(t *testing.T) mutation {
+			c := newConsumerOrg(store.Environment{ID: "no-such-env", AccountID: acct, OrgID: "no-such-org"}, "climbers")
+			return mutation{func() error { return s.CreateConsumerOrg(ctx, c) }, store.ErrNotFound, nil}
+		}},
+		{"delete-consumer-org-with-apps", func(t *testing.T) mutation {
+			_, envs := mustCreateOrg(t, s, newOrg("delcorg"), "sb")
+			cc := populateCatalog(t, s, envs[0])
+			gone := catalogContents{corgs: cc.corgs[:1], apps: cc.apps[:2], creds: cc.creds[:3], subs: cc.subs[:3]}
+			return mutation{func() error { return s.DeleteConsumerOrg(ctx, cc.corgs[0].ID) }, nil, gone.changes()}
+		}},
+		{"create-app-with-credential", func(t *testing.T) mutation {
+			_, envs := mustCreateOrg(t, s, newOrg("app"), "sb")
+			a, first := newApp(mustCreateConsumerOrg(t, s, newConsumerOrg(envs[0], "climbers")), "ropes")
+			return mutation{func() error { return s.CreateApp(ctx, a, first) }, nil, []change{
+				{store.ChangeConsumer, a.ID}, {store.ChangeConsumer, first.ClientID}}}
+		}},
+		{"create-app-with-taken-client-id", func(t *testing.T) mutation {
+			_, envs := mustCreateOrg(t, s, newOrg("dupapp"), "sb")
+			c := mustCreateConsumerOrg(t, s, newConsumerOrg(envs[0], "climbers"))
+			_, taken := mustCreateApp(t, s, c, "ropes")
+			a, first := newApp(c, "harness")
+			first.ClientID = taken.ClientID
+			return mutation{func() error { return s.CreateApp(ctx, a, first) }, store.ErrAlreadyExists, nil}
+		}},
+		{"delete-app", func(t *testing.T) mutation {
+			_, envs := mustCreateOrg(t, s, newOrg("delapp"), "sb")
+			cc := populateCatalog(t, s, envs[0])
+			gone := catalogContents{apps: cc.apps[:1], creds: cc.creds[:2], subs: cc.subs[:2]}
+			return mutation{func() error { return s.DeleteApp(ctx, cc.apps[0].ID) }, nil, gone.changes()}
+		}},
+		{"create-credential", func(t *testing.T) mutation {
+			_, envs := mustCreateOrg(t, s, newOrg("cred"), "sb")
+			a, _ := mustCreateApp(t, s, mustCreateConsumerOrg(t, s, newConsumerOrg(envs[0], "climbers")), "ropes")
+			c := newCredential(a)
+			return mutation{func() error { return s.CreateCredential(ctx, c) }, nil, []change{{store.ChangeConsumer, c.ClientID}}}
+		}},
+		{"update-credential", func(t *testing.T) mutation {
+			_, envs := mustCreateOrg(t, s, newOrg("updcred"), "sb")
+			_, c := mustCreateApp(t, s, mustCreateConsumerOrg(t, s, newConsumerOrg(envs[0], "climbers")), "ropes")
+			return mutation{func() error {
+				_, err := s.UpdateCredential(ctx, c.ClientID, func(v *store.Credential) error { v.SecretHint = "abcd"; return nil })
+				return err
+			}, nil, []change{{store.ChangeConsumer, c.ClientID}}}
+		}},
+		{"delete-credential", func(t *testing.T) mutation {
+			_, envs := mustCreateOrg(t, s, newOrg("delcred"), "sb")
+			_, c := mustCreateApp(t, s, mustCreateConsumerOrg(t, s, newConsumerOrg(envs[0], "climbers")), "ropes")
+			return mutation{func() error { return s.DeleteCredential(ctx, c.ClientID) }, nil, []change{{store.ChangeConsumer, c.ClientID}}}
+		}},
+		{"create-subscription", func(t *testing.T) mutation {
+			_, envs := mustCreateOrg(t, s, newOrg("sub"), "sb")
+			a, _ := mustCreateApp(t, s, mustCreateConsumerOrg(t, s, newConsumerOrg(envs[0], "climbers")), "ropes")
+			v := newSubscription(a, "climbon", "1.0.0")
+			return mutation{func() error { return s.CreateSubscription(ctx, v) }, nil, []change{{store.ChangeConsumer, v.ID}}}
+		}},
+		{"create-duplicate-subscription", func(t *testing.T) mutation {
+			_, envs := mustCreateOrg(t, s, newOrg("dupsub"), "sb")
+			a, _ := mustCreateApp(t, s, mustCreateConsumerOrg(t, s, newConsumerOrg(envs[0], "climbers")), "ropes")
+			mustCreateSubscription(t, s, newSubscription(a, "climbon", "1.0.0"))
+			return mutation{func() error { return s.CreateSubscription(ctx, newSubscription(a, "climbon", "1.0.0")) }, store.ErrAlreadyExists, nil}
+		}},
+		{"update-subscription", func(t *testing.T) mutation {
+			_, envs := mustCreateOrg(t, s, newOrg("updsub"), "sb")
+			a, _ := mustCreateApp(t, s, mustCreateConsumerOrg(t, s, newConsumerOrg(envs[0], "climbers")), "ropes")
+			v := mustCreateSubscription(t, s, newSubscription(a, "climbon", "1.0.0"))
+			return mutation{func() error {
+				_, err := s.UpdateSubscription(ctx, v.ID, func(w *store.Subscription) error { w.State = "active"; return nil })
+				return err
+			}, nil, []change{{store.ChangeConsumer, v.ID}}}
+		}},
+		{"delete-subscription", func(t *testing.T) mutation {
+			_, envs := mustCreateOrg(t, s, newOrg("delsub"), "sb")
+			a, _ := mustCreateApp(t, s, mustCreateConsumerOrg(t, s, newConsumerOrg(envs[0], "climbers")), "ropes")
+			v := mustCreateSubscription(t, s, newSubscription(a, "climbon", "1.0.0"))
+			return mutation{func() error { return s.DeleteSubscription(ctx, v.ID) }, nil, []change{{store.ChangeConsumer, v.ID}}}
+		}},
+		{"delete-environment-with-catalog", func(t *testing.T) mutation {
+			o, envs := mustCreateOrg(t, s, newOrg("delcatalog"), "sb", "prod")
+			cc := populateCatalog(t, s, envs[0])
+			populateCatalog(t, s, envs[1])
+			return mutation{func() error { return s.DeleteEnvironment(ctx, o.ID, envs[0].ID) }, nil,
+				append(cc.changes(), change{store.ChangeEnv, envs[0].ID})}
+		}},
+		{"delete-org-with-drafts-and-catalogs", func(t *testing.T) mutation {
+			o, envs := mustCreateOrg(t, s, newOrg("delapim"), "sb")
+			api := mustCreateDocument(t, s, "api", newDocument(o, "weather", "1.0.0"))
+			product := mustCreateDocument(t, s, "product", newDocument(o, "climbon", "1.0.0"))
+			cc := populateCatalog(t, s, envs[0])
+			return mutation{func() error { return s.DeleteOrg(ctx, o.ID, nil) }, nil, append(cc.changes(),
+				change{store.ChangeOrg, o.ID}, change{store.ChangeEnv, envs[0].ID},
+				change{store.ChangeAPI, api.ID}, change{store.ChangeProduct, product.ID})}
+		}},
+		{"append-events", func(t *testing.T) mutation {
+			_, envs := mustCreateOrg(t, s, newOrg("events"), "sb")
+			return mutation{func() error { return s.AppendEvents(ctx, []store.Event{newEvent(envs[0], 0)}) }, nil, nil}
+		}},
+		{"delete-events", func(t *testing.T) mutation {
+			return mutation{func() error { _, err := s.DeleteEventsBefore(ctx, t0.Add(time.Hour)); return err }, nil, nil}
+		}},
 		{"append-audit", func(t *testing.T) mutation {
 			return mutation{func() error {
 				return s.AppendAudit(ctx, []store.AuditEntry{newAuditEntry("org.create", "acme")}, sealChain)
@@ -330,4 +530,11 @@ func testChangesPrune(t *testing.T, s store.Store) {
 	if len(next) != 1 || next[0].Key != u.IAMID || next[0].Seq <= all[len(all)-1].Seq {
 		t.Fatalf("changes after prune and create = %+v, want one for %s with Seq > %d", next, u.IAMID, all[len(all)-1].Seq)
 	}
+}
+
+// sortedChanges is cs in the order changesSince returns changes.
+func sortedChanges(cs ...change) []change {
+	out := slices.Clone(cs)
+	slices.SortFunc(out, func(x, y change) int { return strings.Compare(x.String(), y.String()) })
+	return out
 }

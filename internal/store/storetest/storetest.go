@@ -84,6 +84,54 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"environments/duplicate-id-or-name-in-org-fails", testEnvDuplicates},
 		{"environments/create-in-missing-org-fails", testEnvMissingOrg},
 
+		{"documents/create-and-get-by-id-and-name-version", testDocCreateGet},
+		{"documents/duplicate-id-or-name-version-in-org-fails", testDocDuplicates},
+		{"documents/kinds-are-separate-namespaces", testDocKindsAreSeparate},
+		{"documents/unknown-kind-fails-without-sentinel", testDocUnknownKind},
+		{"documents/list-by-name-and-version-in-pages", testDocList},
+		{"documents/update-bumps-rev-keeps-immutable-fields", testDocUpdate},
+		{"documents/update-to-taken-name-version-fails", testDocUpdateTakenName},
+		{"documents/update-fn-error-changes-nothing", testDocUpdateFnError},
+		{"documents/delete-check-runs-in-the-transaction", testDocDeleteCheck},
+
+		{"publications/put-creates-then-republishes", testPublicationPut},
+		{"publications/put-failures-change-nothing", testPublicationPutFails},
+		{"publications/get-by-id-and-name-version", testPublicationGet},
+		{"publications/list-filters-by-account-org-env-and-states", testPublicationList},
+		{"publications/update-writes-only-state", testPublicationUpdate},
+		{"publications/delete", testPublicationDelete},
+
+		{"consumerorgs/create-get-list-delete", testConsumerOrgCreateGetListDelete},
+		{"consumerorgs/duplicate-id-or-name-in-catalog-fails", testConsumerOrgDuplicates},
+		{"consumerorgs/create-in-missing-environment-fails", testConsumerOrgMissingEnv},
+		{"consumerorgs/delete-cascades-to-apps-credentials-subscriptions", testConsumerOrgDeleteCascades},
+
+		{"apps/create-with-first-credential", testAppCreateWithFirstCredential},
+		{"apps/failed-create-creates-neither", testAppCreateFails},
+		{"apps/list-filters-and-pages-by-id", testAppList},
+		{"apps/delete-cascades-to-credentials-and-subscriptions", testAppDeleteCascades},
+
+		{"credentials/create-list-oldest-first-delete", testCredentials},
+		{"credentials/update-keeps-immutable-fields", testCredentialUpdate},
+
+		{"subscriptions/create-get-list-delete-one-per-app-and-product", testSubscriptions},
+		{"subscriptions/update-keeps-immutable-fields", testSubscriptionUpdate},
+
+		{"environments/delete-cascades-to-publications-and-consumers", testEnvDeleteCascadesToCatalog},
+		{"orgs/delete-cascades-to-drafts-and-catalog-contents", testOrgDeleteCascadesToAPIManager},
+
+		{"gateway/state-is-live-publications-and-consumers-of-the-account", testGatewayState},
+		{"gateway/state-is-one-snapshot-under-concurrent-writes", testGatewayStateSnapshot},
+
+		{"events/append-numbers-across-batches", testEventsAppend},
+		{"events/list-filters", testEventsFilters},
+		{"events/list-pages-after-seq", testEventsPages},
+		{"events/list-default-limit-is-100", testEventsDefaultLimit},
+		{"events/delete-before-counts-and-deletes", testEventsDeleteBefore},
+		{"events/delete-before-many", testEventsDeleteMany},
+		{"events/times-and-durations-round-trip-in-microseconds", testEventsRoundTrip},
+		{"events/append-and-delete-write-no-change", testEventsNoChange},
+
 		{"audit/append-numbers-from-one-across-batches", testAuditAppend},
 		{"audit/seal-sees-the-true-previous-entry", testAuditSealSeesPrevious},
 		{"audit/seal-sees-the-entry-as-stored", testAuditSealedAsStored},
@@ -107,6 +155,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"concurrency/creates-all-succeed", testConcurrentCreates},
 		{"concurrency/paging-while-inserting-no-duplicates", testConcurrentPaging},
 		{"concurrency/audit-appends-never-fork-the-chain", testConcurrentAudit},
+		{"concurrency/same-subscription-one-wins", testConcurrentSubscriptions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
