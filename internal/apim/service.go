@@ -2,8 +2,10 @@ package apim
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"time"
@@ -24,6 +26,11 @@ type Config struct {
 	// PoliciesChanged is called after a change that removed policies (deleting
 	// an org removes its org policies), so access caches drop them at once.
 	PoliciesChanged func()
+	// GatewayChanged is called after a change the gateway routes by
+	// (publications, consumers, credentials, subscriptions); it must not block.
+	GatewayChanged func()
+	// Rand is the source of client ids and secrets (default crypto/rand).
+	Rand io.Reader
 }
 
 // Service is the API Manager.
@@ -33,6 +40,8 @@ type Service struct {
 	now       func() time.Time
 	orgs      *cache.Lazy[*store.Org] // by id and by name; nil: no such org
 	policies  func()
+	gateway   func()
+	rand      io.Reader
 }
 
 // New returns the API Manager service.
@@ -43,8 +52,20 @@ func New(cfg Config) *Service {
 	if cfg.PoliciesChanged == nil {
 		cfg.PoliciesChanged = func() {}
 	}
-	return &Service{store: cfg.Store, accountID: cfg.AccountID, now: cfg.Now, orgs: cache.NewLazy[*store.Org](10_000), policies: cfg.PoliciesChanged}
+	if cfg.GatewayChanged == nil {
+		cfg.GatewayChanged = func() {}
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	return &Service{
+		store: cfg.Store, accountID: cfg.AccountID, now: cfg.Now, orgs: cache.NewLazy[*store.Org](10_000),
+		policies: cfg.PoliciesChanged, gateway: cfg.GatewayChanged, rand: cfg.Rand,
+	}
 }
+
+// gatewayChanged tells the gateway to rebuild its routing snapshot.
+func (s *Service) gatewayChanged() { s.gateway() }
 
 // Invalidate drops cached state touched by a change.
 func (s *Service) Invalidate(c store.Change) {

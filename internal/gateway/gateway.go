@@ -1,17 +1,524 @@
-// Package gateway is the data plane that serves providers' published APIs to
-// their consumers' apps (SPEC §8). It never consults the platform's tokens.
 package gateway
 
 import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gatehouse/internal/apidef"
+	"gatehouse/internal/apim"
+	"gatehouse/internal/ratelimit"
+	"gatehouse/internal/store"
 )
 
-// NotYet answers every request as a gateway with nothing published does:
-// 404 in the V5 error shape. Routing of published products replaces it.
-func NotYet() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		w.Write([]byte(`{"httpCode":"404","httpMessage":"Not Found","moreInformation":"No resources match requested URI"}` + "\n"))
-	})
+// EventSink receives one event per call; Emit must never block.
+type EventSink interface {
+	Emit(e store.Event)
+}
+
+// Config holds the gateway's dependencies.
+type Config struct {
+	// State reads the routing state (store.ConsumerStore.GatewayState).
+	State     func(ctx context.Context) (store.GatewayState, error)
+	AccountID string
+	Limiter   ratelimit.Limiter
+	Events    EventSink
+	Now       func() time.Time
+	Logger    *slog.Logger
+	// Transport reaches the backends; default: a tuned http.Transport.
+	Transport http.RoundTripper
+}
+
+// Gateway serves the gateway listener.
+type Gateway struct {
+	cfg     Config
+	snap    atomic.Pointer[snapshot]
+	proxy   *httputil.ReverseProxy
+	refresh chan struct{}
+	txBase  string
+	txSeq   atomic.Uint64
+
+	buildMu sync.Mutex
+	decoded map[string]cachedPub
+
+	softMu     sync.Mutex
+	softLogged map[string]time.Time // subscription|limit → window end already logged
+}
+
+// NewTransport returns the tuned transport used to reach backends:
+// keep-alive with many idle connections per host, bounded dial and TLS
+// handshakes, no transparent compression (bodies pass through as they are).
+func NewTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          4096,
+		MaxIdleConnsPerHost:   512,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+	}
+}
+
+// New returns a gateway with an empty snapshot; call Load before serving.
+func New(cfg Config) *Gateway {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Transport == nil {
+		cfg.Transport = NewTransport()
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	g := &Gateway{
+		cfg: cfg, refresh: make(chan struct{}, 1), txBase: hex.EncodeToString(b[:]) + "-",
+		decoded: map[string]cachedPub{}, softLogged: map[string]time.Time{},
+	}
+	g.snap.Store(&snapshot{catalogs: map[string]*catalog{}})
+	g.proxy = &httputil.ReverseProxy{
+		Rewrite:        g.rewrite,
+		Transport:      cfg.Transport,
+		FlushInterval:  0, // streamed through a small buffer; event streams flush at once
+		ModifyResponse: g.modifyResponse,
+		ErrorHandler:   g.proxyError,
+		ErrorLog:       slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
+	}
+	return g
+}
+
+// Load builds the routing snapshot from the store and swaps it in. On error
+// the previous snapshot stays (the gateway keeps serving what it had).
+func (g *Gateway) Load(ctx context.Context) error {
+	g.buildMu.Lock()
+	defer g.buildMu.Unlock()
+	st, err := g.cfg.State(ctx)
+	if err != nil {
+		return fmt.Errorf("gateway: load routing state: %w", err)
+	}
+	snap, decoded, err := build(st, g.decoded)
+	if err != nil {
+		return fmt.Errorf("gateway: build routing snapshot: %w", err)
+	}
+	g.decoded = decoded
+	g.snap.Store(snap)
+	return nil
+}
+
+// Refresh asks for a rebuild of the snapshot soon; it never blocks.
+func (g *Gateway) Refresh() {
+	select {
+	case g.refresh <- struct{}{}:
+	default: // one is pending; it will see this change too
+	}
+}
+
+// Run rebuilds the snapshot whenever Refresh was called, until ctx ends.
+func (g *Gateway) Run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-g.refresh:
+			if err := g.Load(ctx); err != nil && ctx.Err() == nil {
+				g.cfg.Logger.Warn("gateway: keeping the previous routing snapshot", "err", err)
+			}
+		}
+	}
+}
+
+// Errors in the V5 gateway shape (SPEC §8).
+type gwError struct {
+	status int
+	more   string
+}
+
+var (
+	errNoRoute     = gwError{http.StatusNotFound, "No resources match requested URI"}
+	errMethod      = gwError{http.StatusMethodNotAllowed, "The method is not allowed for the requested URL"}
+	errIDMissing   = gwError{http.StatusUnauthorized, "Client id missing."}
+	errIDUnknown   = gwError{http.StatusUnauthorized, "Client id not registered."}
+	errSecret      = gwError{http.StatusUnauthorized, "Client secret not valid."}
+	errUnsubscribe = gwError{http.StatusUnauthorized, "Client id not subscribed."}
+	errRate        = gwError{http.StatusTooManyRequests, "Rate Limit exceeded"}
+	errBackend     = gwError{http.StatusBadGateway, "The backend could not be reached"}
+	errTimeout     = gwError{http.StatusGatewayTimeout, "The backend did not answer in time"}
+	errInternal    = gwError{http.StatusInternalServerError, "Internal error"}
+)
+
+func writeError(w http.ResponseWriter, e gwError) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(e.status)
+	fmt.Fprintf(w, `{"httpCode":"%d","httpMessage":%q,"moreInformation":%q}`+"\n", e.status, http.StatusText(e.status), e.more)
+}
+
+// call is the per-request state, carried to the proxy callbacks in the context.
+type call struct {
+	route     *route
+	op        *apidef.Operation
+	rest      string // path after the base path
+	query     url.Values
+	queryEdit bool   // a parameter (a secret) was removed from query
+	secretHdr string // header to remove before proxying
+	txID      string
+	target    *url.URL
+	start     time.Time
+	backendAt time.Time // when the backend's response headers arrived
+	event     store.Event
+}
+
+type callKey struct{}
+
+// ServeHTTP routes, identifies, limits and proxies one call.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := g.cfg.Now()
+	c := &call{start: start, txID: g.txBase + strconv.FormatUint(g.txSeq.Add(1), 36)}
+	w.Header().Set("X-Global-Transaction-ID", c.txID)
+	rec := &counter{ResponseWriter: w, status: http.StatusOK}
+	in := &countingBody{ReadCloser: r.Body}
+	r.Body = in
+	ev, gerr := g.serve(rec, r, c)
+	if gerr != nil {
+		writeError(rec, *gerr)
+	}
+	if ev == nil {
+		return // unrouted: no catalog to account the event to
+	}
+	ev.Time = start
+	ev.RequestID = c.txID
+	ev.Status = rec.status
+	ev.Latency = g.cfg.Now().Sub(start)
+	if !c.backendAt.IsZero() {
+		ev.BackendLatency = c.backendAt.Sub(start)
+	}
+	ev.BytesIn, ev.BytesOut = in.n, rec.bytes
+	if g.cfg.Events != nil {
+		g.cfg.Events.Emit(*ev)
+	}
+}
+
+// serve does the work of ServeHTTP; it returns the event to emit (nil for
+// calls that matched no catalog) and the error to answer, if any.
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) (*store.Event, *gwError) {
+	snap := g.snap.Load()
+	cat, rt, rest, ok := snap.lookup(r.URL.EscapedPath())
+	if cat == nil {
+		return nil, &errNoRoute
+	}
+	ev := &c.event
+	ev.AccountID, ev.OrgID, ev.EnvID = g.cfg.AccountID, cat.orgID, cat.envID
+	if !ok {
+		return ev, &errNoRoute
+	}
+	ev.API = rt.api.ID()
+	n := rt.ops.match(segments(rest))
+	if n == nil {
+		return ev, &errNoRoute
+	}
+	op := n.methods[r.Method]
+	if op == nil && r.Method == http.MethodHead {
+		op = n.methods[http.MethodGet]
+	}
+	if op == nil {
+		w.Header().Set("Allow", allowed(n))
+		return ev, &errMethod
+	}
+	c.route, c.op, c.rest = rt, op, rest
+	ev.Operation = op.Method + " " + op.Path
+	c.query = r.URL.Query()
+
+	if sec := rt.api.Security; sec.ClientID != nil {
+		if gerr := g.admit(w, r, c, cat, sec); gerr != nil {
+			return ev, gerr
+		}
+	}
+	target, err := g.target(c, r)
+	if err != nil {
+		g.cfg.Logger.Warn("gateway: bad target url", "api", ev.API, "err", err)
+		return ev, &errBackend
+	}
+	c.target = target
+	ctx, cancel := context.WithTimeout(r.Context(), rt.api.Timeout)
+	defer cancel()
+	g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, callKey{}, c)))
+	return ev, nil
+}
+
+// credentialValue reads a credential from where the API's security says.
+func credentialValue(r *http.Request, q url.Values, p *apidef.Param) string {
+	if p.In == "query" {
+		return q.Get(p.Name)
+	}
+	return r.Header.Get(p.Name)
+}
+
+// admit identifies the app, checks its subscription and applies the limits.
+func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, c *call, cat *catalog, sec apidef.Security) *gwError {
+	ev := &c.event
+	id := credentialValue(r, c.query, sec.ClientID)
+	if id == "" {
+		return &errIDMissing
+	}
+	cred := cat.creds[id]
+	if cred == nil {
+		return &errIDUnknown
+	}
+	ev.ClientID, ev.AppID, ev.ConsumerOrgID = cred.clientID, cred.app.id, cred.app.consumerOrgID
+	if sec.ClientSecret != nil {
+		secret := credentialValue(r, c.query, sec.ClientSecret)
+		if secret == "" || subtle.ConstantTimeCompare(apim.SecretDigest(secret), cred.digest) != 1 {
+			return &errSecret
+		}
+		if sec.ClientSecret.In == "header" {
+			c.secretHdr = sec.ClientSecret.Name
+		}
+	}
+	// Never forward a secret, whichever way it came.
+	for _, name := range []string{"client_secret", secretParam(sec)} {
+		if c.query.Has(name) {
+			c.query.Del(name)
+			c.queryEdit = true
+		}
+	}
+
+	sub, opLimits := subscribed(cred.app, c.route, c.op)
+	if sub == nil {
+		return &errUnsubscribe
+	}
+	ev.Product, ev.Plan = sub.pub.product.ID(), sub.plan.Name
+	return g.limit(w, r.Context(), c, sub, opLimits)
+}
+
+// secretParam is the query parameter of the API's secret, or "client_secret".
+func secretParam(sec apidef.Security) string {
+	if sec.ClientSecret != nil && sec.ClientSecret.In == "query" {
+		return sec.ClientSecret.Name
+	}
+	return "client_secret"
+}
+
+// subscribed finds an active subscription of the app whose plan includes the
+// operation, with the operation's own limits.
+func subscribed(a *app, rt *route, op *apidef.Operation) (*subscription, []apidef.Limit) {
+	for _, s := range a.subs {
+		if !s.active {
+			continue
+		}
+		for _, o := range rt.offered {
+			if o.pub != s.pub {
+				continue
+			}
+			if s.plan.APIs == nil {
+				return s, nil
+			}
+			pa, ok := s.plan.APIs[o.key]
+			if !ok {
+				continue
+			}
+			if len(pa.Operations) == 0 {
+				return s, nil
+			}
+			for _, po := range pa.Operations {
+				if apim.Includes(po, op) {
+					return s, po.Limits
+				}
+			}
+		}
+	}
+	return nil, nil
+}
+
+// limit counts the call against every limit of the plan and the operation,
+// sets the X-RateLimit headers, and refuses it when a hard limit is exceeded.
+func (g *Gateway) limit(w http.ResponseWriter, ctx context.Context, c *call, sub *subscription, opLimits []apidef.Limit) *gwError {
+	var limitHdr, remainHdr strings.Builder
+	var refuse *ratelimit.Result
+	take := func(l apidef.Limit, key, name string) {
+		if l.Rate.Unlimited {
+			return
+		}
+		res, err := g.cfg.Limiter.Take(ctx, key, l.Rate)
+		if err != nil {
+			g.cfg.Logger.Warn("gateway: rate limiter failed; letting the call through", "err", err)
+			return
+		}
+		if limitHdr.Len() > 0 {
+			limitHdr.WriteByte(' ')
+			remainHdr.WriteByte(' ')
+		}
+		fmt.Fprintf(&limitHdr, "name=%s,%d;", name, res.Limit)
+		fmt.Fprintf(&remainHdr, "name=%s,%d;", name, res.Remaining)
+		if res.Allowed {
+			return
+		}
+		c.event.RateLimited = true
+		if l.Hard {
+			if refuse == nil || res.Reset > refuse.Reset {
+				refuse = &res
+			}
+			return
+		}
+		g.logSoft(sub, name, res)
+	}
+	for _, l := range sub.plan.Limits {
+		take(l, sub.id+"|"+l.Name, l.Name)
+	}
+	for _, l := range opLimits {
+		name := l.Name
+		if name == "default" {
+			name = "operation"
+		}
+		take(l, sub.id+"|"+c.op.Method+" "+c.op.Path+"|"+l.Name, name)
+	}
+	h := w.Header()
+	if limitHdr.Len() > 0 {
+		h.Set("X-RateLimit-Limit", limitHdr.String())
+		h.Set("X-RateLimit-Remaining", remainHdr.String())
+	}
+	if refuse != nil {
+		h.Set("Retry-After", strconv.FormatInt(int64((refuse.Reset+time.Second-1)/time.Second), 10))
+		return &errRate
+	}
+	return nil
+}
+
+// logSoft logs a soft limit's overrun once per subscription, limit and window.
+func (g *Gateway) logSoft(sub *subscription, name string, res ratelimit.Result) {
+	end := g.cfg.Now().Add(res.Reset)
+	key := sub.id + "|" + name
+	g.softMu.Lock()
+	last, seen := g.softLogged[key]
+	if !seen || end.After(last) {
+		g.softLogged[key] = end
+	}
+	if len(g.softLogged) > 100_000 {
+		clear(g.softLogged)
+	}
+	g.softMu.Unlock()
+	if !seen || end.After(last) {
+		g.cfg.Logger.Info("gateway: soft rate limit exceeded; calls continue", "subscription", sub.id, "limit", name, "product", sub.pub.product.ID(), "plan", sub.plan.Name)
+	}
+}
+
+// target expands the route's target template for this call.
+func (g *Gateway) target(c *call, r *http.Request) (*url.URL, error) {
+	search := ""
+	switch {
+	case c.queryEdit && len(c.query) > 0:
+		search = "?" + c.query.Encode()
+	case !c.queryEdit && r.URL.RawQuery != "":
+		search = "?" + r.URL.RawQuery // the caller's own encoding and order
+	}
+	t := strings.ReplaceAll(c.route.target, "$(request.path)", c.rest)
+	t = strings.ReplaceAll(t, "$(request.search)", search)
+	u, err := url.Parse(t)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("target %q is not an absolute http(s) URL", t)
+	}
+	return u, nil
+}
+
+// rewrite prepares the outbound request: target URL, host, transaction id,
+// no client secret; httputil has already removed hop-by-hop headers.
+func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
+	c := pr.In.Context().Value(callKey{}).(*call)
+	pr.Out.URL = c.target
+	pr.Out.Host = c.target.Host
+	pr.SetXForwarded()
+	h := pr.Out.Header
+	h.Set("X-Global-Transaction-ID", c.txID)
+	if c.secretHdr != "" {
+		h.Del(c.secretHdr)
+	}
+	h.Del("X-IBM-Client-Secret")
+}
+
+func (g *Gateway) modifyResponse(res *http.Response) error {
+	c := res.Request.Context().Value(callKey{}).(*call)
+	c.backendAt = g.cfg.Now()
+	// The response already carries this call's id (set before proxying, so
+	// error answers have it too); a backend's own would be a second value.
+	res.Header.Del("X-Global-Transaction-ID")
+	return nil
+}
+
+// proxyError answers a failed proxy: 504 when the invoke timeout passed,
+// 502 when the backend could not be reached or broke the exchange.
+func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	c := r.Context().Value(callKey{}).(*call)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		writeError(w, errTimeout)
+	case errors.Is(err, context.Canceled):
+		// The client went away; nobody reads the answer.
+		w.WriteHeader(499)
+	default:
+		g.cfg.Logger.Debug("gateway: backend failed", "api", c.event.API, "err", err)
+		writeError(w, errBackend)
+	}
+}
+
+// counter records a response's status and size.
+type counter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+}
+
+func (c *counter) WriteHeader(code int) {
+	if !c.wrote {
+		c.status, c.wrote = code, true
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *counter) Write(b []byte) (int, error) {
+	c.wrote = true
+	n, err := c.ResponseWriter.Write(b)
+	c.bytes += int64(n)
+	return n, err
+}
+
+func (c *counter) Flush() {
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (c *counter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// countingBody counts the request body as the proxy reads it.
+type countingBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	return n, err
 }

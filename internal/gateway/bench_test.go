@@ -1,0 +1,125 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"testing"
+	"time"
+
+	"gatehouse/internal/apidef"
+	"gatehouse/internal/apim"
+	"gatehouse/internal/gateway"
+	"gatehouse/internal/ratelimit"
+	"gatehouse/internal/store"
+)
+
+// The gateway against a bare, tuned httputil.ReverseProxy to the same
+// backend, both over real loopback HTTP (SPEC §12: gateway ≥ 0.8× the bare
+// proxy). Run:
+//
+//	go test -run '^$' -bench 'Proxy' -benchtime 5s ./internal/gateway/
+
+const (
+	benchClientID = "0123456789abcdef0123456789abcdef"
+	benchSecret   = "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t"
+)
+
+func backend(b *testing.B) *httptest.Server {
+	body := []byte(`{"ok":true,"city":"Oslo","temp":3}`)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	}))
+	b.Cleanup(srv.Close)
+	return srv
+}
+
+// benchState is one org, one catalog, one API with client id and secret, one
+// product with a large hard limit, one app subscribed.
+func benchState(b *testing.B, target string) store.GatewayState {
+	api := apidef.API{
+		Name: "weather", Version: "1.0.0", BasePath: "/weather",
+		Properties: map[string]string{"target-url": target}, TargetURL: "$(target-url)", Timeout: 60 * time.Second,
+		Security: apidef.Security{
+			ClientID:     &apidef.Param{In: "header", Name: "X-IBM-Client-Id"},
+			ClientSecret: &apidef.Param{In: "header", Name: "X-IBM-Client-Secret"},
+		},
+		Operations: []apidef.Operation{{Method: "GET", Path: "/current"}, {Method: "GET", Path: "/forecast/{city}"}},
+	}
+	prod := apidef.Product{Name: "weather-product", Version: "1.0.0", APIs: map[string]string{"weather": api.ID()},
+		Plans: map[string]apidef.Plan{"default": {Name: "default", Limits: []apidef.Limit{{Name: "default", Rate: ratelimit.Rate{Count: 1 << 40, Window: time.Hour}, Hard: true}}}}}
+	snap, err := json.Marshal(apim.Snapshot{Product: prod, APIs: map[string]apidef.API{"weather": api}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return store.GatewayState{
+		Orgs:         []store.Org{{ID: "o1", Name: "acme"}},
+		Envs:         []store.Environment{{ID: "e1", OrgID: "o1", Name: "sb"}},
+		Publications: []store.Publication{{ID: "p1", OrgID: "o1", EnvID: "e1", ProductName: prod.Name, ProductVersion: prod.Version, State: "published", Snapshot: snap, Rev: 1}},
+		Apps:         []store.App{{ID: "a1", EnvID: "e1", ConsumerOrgID: "c1", Name: "app"}},
+		Credentials:  []store.Credential{{ClientID: benchClientID, AppID: "a1", EnvID: "e1", SecretDigest: apim.SecretDigest(benchSecret)}},
+		Subscriptions: []store.Subscription{{ID: "s1", EnvID: "e1", AppID: "a1", ProductName: prod.Name, ProductVersion: prod.Version,
+			Plan: "default", Approved: true, State: apim.SubActive}},
+	}
+}
+
+// discard is an event sink that keeps nothing.
+type discard struct{}
+
+func (discard) Emit(store.Event) {}
+
+func drive(b *testing.B, url string, header http.Header) {
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512}}
+	b.SetParallelism(16)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest("GET", url, nil)
+			req.Header = header.Clone()
+			res, err := hc.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				b.Fatalf("status %d", res.StatusCode)
+			}
+		}
+	})
+}
+
+func BenchmarkProxyBare(b *testing.B) {
+	be := backend(b)
+	target, _ := url.Parse(be.URL)
+	rp := &httputil.ReverseProxy{
+		Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(target) },
+		Transport: gateway.NewTransport(),
+	}
+	front := httptest.NewServer(rp)
+	b.Cleanup(front.Close)
+	drive(b, front.URL+"/current?city=Oslo", http.Header{})
+}
+
+func BenchmarkProxyGateway(b *testing.B) {
+	be := backend(b)
+	st := benchState(b, be.URL)
+	gw := gateway.New(gateway.Config{
+		State:   func(context.Context) (store.GatewayState, error) { return st, nil },
+		Limiter: ratelimit.NewMemory(nil), Events: discard{},
+	})
+	if err := gw.Load(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	front := httptest.NewServer(gw)
+	b.Cleanup(front.Close)
+	drive(b, front.URL+"/acme/sb/weather/current?city=Oslo", http.Header{
+		"X-Ibm-Client-Id": {benchClientID}, "X-Ibm-Client-Secret": {benchSecret},
+	})
+}
