@@ -19,12 +19,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"gatehouse/internal/analytics"
 	"gatehouse/internal/apim"
 	"gatehouse/internal/audit"
 	"gatehouse/internal/config"
 	"gatehouse/internal/gateway"
 	"gatehouse/internal/httpapi"
 	"gatehouse/internal/iam"
+	"gatehouse/internal/ratelimit"
 	"gatehouse/internal/store"
 	"gatehouse/internal/store/sqlite"
 	"gatehouse/internal/token"
@@ -48,6 +50,9 @@ type App struct {
 	iam      *iam.Service
 	apim     *apim.Service
 	audit    *audit.Log
+	gateway  *gateway.Gateway
+	limiter  *ratelimit.Memory
+	events   *analytics.Writer
 	mgmt     *http.Server
 	gw       *http.Server
 	mgmtLn   net.Listener
@@ -232,19 +237,33 @@ func (a *App) build(ctx context.Context, c *core) error {
 		return err
 	}
 
-	a.apim = apim.New(apim.Config{Store: a.store, AccountID: a.iam.AccountID(), Now: a.opts.Now, PoliciesChanged: a.iam.InvalidateAll})
 	a.audit = audit.New(a.store, a.opts.Now, a.log)
+	a.limiter = ratelimit.NewMemory(a.opts.Now)
+	a.events = analytics.NewWriter(a.store, a.log)
+	accountID := a.iam.AccountID()
+	a.gateway = gateway.New(gateway.Config{
+		State:     func(ctx context.Context) (store.GatewayState, error) { return a.store.GatewayState(ctx, accountID) },
+		AccountID: accountID, Limiter: a.limiter, Events: a.events, Now: a.opts.Now, Logger: a.log,
+	})
+	if err := a.gateway.Load(ctx); err != nil {
+		return err
+	}
+	a.apim = apim.New(apim.Config{
+		Store: a.store, AccountID: accountID, Now: a.opts.Now,
+		PoliciesChanged: a.iam.InvalidateAll, GatewayChanged: a.gateway.Refresh,
+	})
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api := httpapi.New(httpapi.Config{
 		IAM: a.iam, APIM: a.apim, Audit: a.audit, AuditStore: a.store,
 		Throttle: iam.NewThrottle(a.cfg.TokenFailureLimit, a.cfg.TokenFailureWindow, a.opts.Now),
-		Keyring:  a.keyring, Ready: a.store.Ping, Issuer: a.issuer, Logger: a.log,
+		Events:   a.store, Now: a.opts.Now,
+		Keyring: a.keyring, Ready: a.store.Ping, Issuer: a.issuer, Logger: a.log,
 		Metrics: httpapi.NewMetrics(reg), Gatherer: reg, TrustedProxies: a.cfg.TrustedProxies,
 	})
 	a.mgmt = newHTTPServer(api.Handler(), a.log)
-	a.gw = newHTTPServer(gateway.NotYet(), a.log)
+	a.gw = newHTTPServer(a.gateway, a.log)
 	return nil
 }
 
@@ -339,6 +358,9 @@ func (a *App) Close() error {
 	var err error
 	if a.audit != nil {
 		a.audit.Close() // after the listeners: nothing records any more
+	}
+	if a.events != nil {
+		a.events.Close()
 	}
 	if a.iam != nil {
 		err = a.iam.FlushActivity(ctx)

@@ -16,6 +16,19 @@ func (a *App) startBackground(ctx context.Context) {
 	a.every(ctx, time.Hour, "prune change log", func(ctx context.Context) error {
 		return a.store.PruneChanges(ctx, a.opts.Now().Add(-24*time.Hour))
 	})
+	a.every(ctx, time.Hour, "analytics retention", func(ctx context.Context) error {
+		_, err := a.store.DeleteEventsBefore(ctx, a.opts.Now().Add(-a.cfg.AnalyticsRetention))
+		return err
+	})
+	a.every(ctx, time.Minute, "rate-limit sweep", func(context.Context) error {
+		a.limiter.Sweep()
+		return nil
+	})
+	a.bgDone.Add(1)
+	go func() {
+		defer a.bgDone.Done()
+		a.gateway.Run(ctx)
+	}()
 	last, err := a.store.LastChange(ctx)
 	synced := err == nil
 	if !synced {
@@ -30,6 +43,7 @@ func (a *App) startBackground(ctx context.Context) {
 			}
 			a.iam.InvalidateAll()
 			a.apim.Invalidate(store.Change{Kind: store.ChangeAccount})
+			a.gateway.Refresh()
 			synced = true
 			return a.keyring.Refresh(ctx)
 		}
@@ -50,7 +64,12 @@ func (a *App) applyChanges(ctx context.Context, seq int64) (int64, error) {
 		for _, c := range changes {
 			a.iam.Invalidate(c)
 			a.apim.Invalidate(c)
-			signing = signing || c.Kind == store.ChangeSigningKey
+			switch c.Kind {
+			case store.ChangeSigningKey:
+				signing = true
+			case store.ChangePublish, store.ChangeConsumer, store.ChangeOrg, store.ChangeEnv:
+				a.gateway.Refresh()
+			}
 			seq = c.Seq
 		}
 		if signing {

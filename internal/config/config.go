@@ -42,6 +42,7 @@ type Config struct {
 	BootstrapFile      string
 	TokenFailureLimit  int
 	TokenFailureWindow time.Duration
+	AnalyticsRetention time.Duration
 
 	trustedProxies string // raw flag value, parsed by Validate
 }
@@ -62,6 +63,7 @@ func Default() Config {
 		LogLevel:           "info",
 		TokenFailureLimit:  20,
 		TokenFailureWindow: time.Minute,
+		AnalyticsRetention: 7 * 24 * time.Hour,
 	}
 }
 
@@ -84,6 +86,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", c.trustedProxies, "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed")
 	fs.IntVar(&c.TokenFailureLimit, "token-failure-limit", c.TokenFailureLimit, "failed token requests from one client address before it is refused (429) until the window passes")
 	fs.Var((*durationValue)(&c.TokenFailureWindow), "token-failure-window", "the window of --token-failure-limit")
+	fs.Var((*durationValue)(&c.AnalyticsRetention), "analytics-retention", "how long gateway call events are kept (e.g. 7d)")
 	fs.StringVar(&c.BootstrapFile, "bootstrap-file", c.BootstrapFile, "where the first start writes the admin API key (default <data>/admin-apikey.json)")
 }
 
@@ -173,6 +176,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TokenFailureWindow < time.Second || c.TokenFailureWindow > 24*time.Hour {
 		bad("--token-failure-window %s: must be between 1s and 24h", c.TokenFailureWindow)
+	}
+	if c.AnalyticsRetention < time.Hour {
+		bad("--analytics-retention %s: must be at least 1h", c.AnalyticsRetention)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		bad("--tls-cert and --tls-key go together")

@@ -70,9 +70,18 @@ func Status(c Code) int {
 // Error is a client-safe error.
 type Error struct {
 	Code    Code
-	Message string // shown to the client
-	Target  string // the request field concerned, for validation_failed
-	Err     error  // the cause, for logs only
+	Message string   // shown to the client
+	Target  string   // the request field concerned, for validation_failed
+	Details []Detail // further problems of the same request (e.g. each problem of a document)
+	Err     error    // the cause, for logs only
+}
+
+// Detail is one problem of a request, located by Target: a field name, or a
+// JSON pointer into a submitted document (TargetType "pointer").
+type Detail struct {
+	Target     string
+	TargetType string // "field" or "pointer"
+	Message    string
 }
 
 func (e *Error) Error() string {

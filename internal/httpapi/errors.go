@@ -39,6 +39,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Target != "" {
 		body.Errors[0].Target = &iamErrorTarget{Name: e.Target, Type: "field"}
 	}
+	for _, d := range e.Details {
+		body.Errors = append(body.Errors, iamErrorItem{Code: e.Code, Message: d.Message, Target: &iamErrorTarget{Name: d.Target, Type: d.TargetType}})
+	}
 	if e.Code == errs.InvalidToken {
 		v := `Bearer realm="gatehouse"`
 		if r.Header.Get("Authorization") != "" {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"gatehouse/internal/apim"
 	"gatehouse/internal/errs"
 	"gatehouse/internal/iam"
 )
@@ -34,13 +35,16 @@ type Rule struct {
 	Scope Scope
 }
 
+// handler serves one authorized /v1 call.
+type handler = func(w http.ResponseWriter, r *http.Request, p *iam.Principal) error
+
 // Route is one /v1 endpoint with its rule and, for changes, the name its
 // calls are audited under.
 type Route struct {
 	Pattern string // "METHOD /v1/path/{param}"
 	Rule    Rule
 	Action  string // audit action; empty for reads
-	handle  func(w http.ResponseWriter, r *http.Request, p *iam.Principal) error
+	handle  handler
 }
 
 // Method is the pattern's HTTP method.
@@ -110,6 +114,43 @@ func (s *Server) routes() []Route {
 		{"GET /v1/orgs/{org}/environments", org(reader), "", s.listEnvironments},
 		{"GET /v1/orgs/{org}/environments/{env}", org(reader), "", s.getEnvironment},
 		{"DELETE /v1/orgs/{org}/environments/{env}", org(mgr), "catalog.delete", s.deleteEnvironment},
+
+		{"POST /v1/orgs/{org}/apis", org(writer), "api.create", s.createDraft(apim.KindAPI)},
+		{"GET /v1/orgs/{org}/apis", org(reader), "", s.listDrafts(apim.KindAPI)},
+		{"GET /v1/orgs/{org}/apis/{api}", org(reader), "", s.getDraft(apim.KindAPI, "api")},
+		{"PUT /v1/orgs/{org}/apis/{api}", org(writer), "api.replace", s.replaceDraft(apim.KindAPI, "api")},
+		{"DELETE /v1/orgs/{org}/apis/{api}", org(writer), "api.delete", s.deleteDraft(apim.KindAPI, "api")},
+		{"POST /v1/orgs/{org}/products", org(writer), "product.create", s.createDraft(apim.KindProduct)},
+		{"GET /v1/orgs/{org}/products", org(reader), "", s.listDrafts(apim.KindProduct)},
+		{"GET /v1/orgs/{org}/products/{product}", org(reader), "", s.getDraft(apim.KindProduct, "product")},
+		{"PUT /v1/orgs/{org}/products/{product}", org(writer), "product.replace", s.replaceDraft(apim.KindProduct, "product")},
+		{"DELETE /v1/orgs/{org}/products/{product}", org(writer), "product.delete", s.deleteDraft(apim.KindProduct, "product")},
+
+		{"POST /v1/orgs/{org}/environments/{env}/products", org(mgr), "product.publish", s.publish},
+		{"GET /v1/orgs/{org}/environments/{env}/products", org(reader), "", s.listPublications},
+		{"GET /v1/orgs/{org}/environments/{env}/products/{product}", org(reader), "", s.getPublication},
+		{"PATCH /v1/orgs/{org}/environments/{env}/products/{product}", org(mgr), "product.lifecycle", s.setPublicationState},
+
+		{"POST /v1/orgs/{org}/environments/{env}/consumerOrgs", org(writer), "consumer_org.create", s.createConsumerOrg},
+		{"GET /v1/orgs/{org}/environments/{env}/consumerOrgs", org(reader), "", s.listConsumerOrgs},
+		{"GET /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}", org(reader), "", s.getConsumerOrg},
+		{"DELETE /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}", org(writer), "consumer_org.delete", s.deleteConsumerOrg},
+		{"POST /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}/apps", org(writer), "app.create", s.createApp},
+		{"GET /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}/apps", org(reader), "", s.listApps},
+		{"GET /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}/apps/{app}", org(reader), "", s.getApp},
+		{"DELETE /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}/apps/{app}", org(writer), "app.delete", s.deleteApp},
+		{"GET /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}/apps/{app}/credentials", org(reader), "", s.listCredentials},
+		{"POST /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}/apps/{app}/credentials", org(writer), "credential.create", s.addCredential},
+		{"DELETE /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}/apps/{app}/credentials/{clientID}", org(writer), "credential.delete", s.deleteCredential},
+		{"POST /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}/apps/{app}/credentials/{clientID}/reset-secret", org(writer), "credential.reset_secret", s.resetSecret},
+		{"GET /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}/apps/{app}/subscriptions", org(reader), "", s.listSubscriptions},
+		{"POST /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}/apps/{app}/subscriptions", org(writer), "subscription.create", s.subscribe},
+		{"DELETE /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}/apps/{app}/subscriptions/{id}", org(writer), "subscription.delete", s.unsubscribe},
+		{"POST /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}/apps/{app}/subscriptions/{id}/approve", org(mgr), "subscription.approve", s.approve},
+		{"GET /v1/orgs/{org}/environments/{env}/consumerApps", org(reader), "", s.listApps},
+		{"GET /v1/orgs/{org}/environments/{env}/subscriptions", org(reader), "", s.listSubscriptions},
+		{"GET /v1/orgs/{org}/environments/{env}/events", org(reader), "", s.listEvents},
+		{"GET /v1/orgs/{org}/environments/{env}/analytics", org(reader), "", s.getAnalytics},
 	}
 }
 

@@ -30,6 +30,8 @@ type Config struct {
 	Audit          *audit.Log
 	AuditStore     store.AuditStore
 	Throttle       *iam.Throttle // brute-force protection of the token endpoints
+	Events         store.EventStore
+	Now            func() time.Time
 	Keyring        *token.Keyring
 	Ready          func(ctx context.Context) error // nil error: ready to serve
 	Issuer         string
@@ -46,6 +48,8 @@ type Server struct {
 	audit      *audit.Log
 	auditStore store.AuditStore
 	throttle   *iam.Throttle
+	events     store.EventStore
+	now        func() time.Time
 	keyring    *token.Keyring
 	ready      func(ctx context.Context) error
 	issuer     string
@@ -62,8 +66,11 @@ type Server struct {
 func New(cfg Config) *Server {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	s := &Server{
-		iam: cfg.IAM, apim: cfg.APIM, audit: cfg.Audit, auditStore: cfg.AuditStore, throttle: cfg.Throttle, keyring: cfg.Keyring, ready: cfg.Ready, issuer: cfg.Issuer,
+		iam: cfg.IAM, apim: cfg.APIM, audit: cfg.Audit, auditStore: cfg.AuditStore, throttle: cfg.Throttle, events: cfg.Events, now: cfg.Now, keyring: cfg.Keyring, ready: cfg.Ready, issuer: cfg.Issuer,
 		log: cfg.Logger, metrics: cfg.Metrics, gatherer: cfg.Gatherer, proxies: cfg.TrustedProxies,
 		mux: http.NewServeMux(), ridBase: hex.EncodeToString(b[:]) + "-",
 	}
