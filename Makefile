@@ -1,5 +1,5 @@
 # The README's commands. `make test` is what CI runs (.ci/run).
-.PHONY: test build run bench
+.PHONY: test build run bench fuzz
 
 test:
 	./scripts/test.sh
@@ -12,3 +12,6 @@ run:
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
+
+fuzz:
+	FUZZTIME=$${FUZZTIME:-60s} ./scripts/fuzz.sh

@@ -19,3 +19,6 @@ go vet ./...
 echo "== go test -race"
 # Every package runs under -race; none is excluded.
 go test -race -count=1 -timeout 15m ./...
+
+echo "== fuzz (short runs; 'make fuzz' runs them longer)"
+FUZZTIME=${FUZZTIME:-8s} ./scripts/fuzz.sh

@@ -262,11 +262,11 @@ func TestFinalizeDerivesPathsFromData(t *testing.T) {
 				c.DataDir = "/srv/gh"
 				c.Database = "sqlite:///var/db/gh.db"
 				c.MasterKeyFile = "/etc/gh/master.key"
-				c.BootstrapFile = "/root/admin.json"
+				c.BootstrapFile = "/srv/gatehouse/admin.json"
 			},
 			wantDB:            "sqlite:///var/db/gh.db",
 			wantMasterKey:     "/etc/gh/master.key",
-			wantBootstrapFile: "/root/admin.json",
+			wantBootstrapFile: "/srv/gatehouse/admin.json",
 		},
 	}
 	for _, tt := range tests {
@@ -333,7 +333,7 @@ func TestValidate(t *testing.T) {
 		{name: "fail/redis-not-supported-yet", change: func(c *config.Config) { c.Redis = "redis://cache:6379" }, want: "--redis: Redis (cluster mode) is not supported yet"},
 		{name: "fail/unknown-database-scheme", change: func(c *config.Config) { c.Database = "mysql://root:hunter22@db/gh" }, want: "--database", not: "hunter22"},
 		{name: "fail/sqlite-without-path", change: func(c *config.Config) { c.Database = "sqlite://" }, want: "--database"},
-		{name: "ok/sqlite-path", change: func(c *config.Config) { c.Database = "sqlite:///tmp/x.db" }},
+		{name: "ok/sqlite-path", change: func(c *config.Config) { c.Database = "sqlite:///var/lib/gatehouse/x.db" }},
 
 		{name: "fail/token-ttl-under-1m", change: func(c *config.Config) { c.TokenTTL = 59 * time.Second }, want: "--token-ttl"},
 		{name: "fail/token-ttl-zero", change: func(c *config.Config) { c.TokenTTL = 0 }, want: "--token-ttl"},
