@@ -258,12 +258,9 @@ type cachedPub struct {
 func (s *snapshot) lookup(path string) (*catalog, *route, string, bool) {
 	rest := strings.TrimPrefix(path, "/")
 	org, rest, ok1 := strings.Cut(rest, "/")
-	env, rest, ok2 := strings.Cut(rest, "/")
+	env, rest, _ := strings.Cut(rest, "/") // "/org/env" alone leaves rest empty
 	if !ok1 {
 		return nil, nil, "", false
-	}
-	if !ok2 {
-		env, rest = rest, ""
 	}
 	c := s.catalogs[org+"/"+env]
 	if c == nil {
