@@ -144,7 +144,7 @@ func (s *Service) DeleteConsumerOrg(ctx context.Context, p *iam.Principal, orgRe
 	if err := s.store.DeleteConsumerOrg(ctx, c.ID); err != nil {
 		return c, notFoundAs(err, "Consumer org %s not found.", ref)
 	}
-	s.gatewayChanged()
+	s.gatewayChanged(ctx)
 	return c, nil
 }
 
@@ -194,7 +194,7 @@ func (s *Service) CreateApp(ctx context.Context, p *iam.Principal, orgRef, envRe
 		}
 		return CreatedApp{}, fmt.Errorf("create app: %w", err)
 	}
-	s.gatewayChanged()
+	s.gatewayChanged(ctx)
 	return CreatedApp{App: app, Credential: cred}, nil
 }
 
@@ -253,7 +253,7 @@ func (s *Service) DeleteApp(ctx context.Context, p *iam.Principal, orgRef, envRe
 	if err := s.store.DeleteApp(ctx, a.ID); err != nil {
 		return a, notFoundAs(err, "App %s not found.", ref)
 	}
-	s.gatewayChanged()
+	s.gatewayChanged(ctx)
 	return a, nil
 }
 
@@ -284,7 +284,7 @@ func (s *Service) AddCredential(ctx context.Context, p *iam.Principal, orgRef, e
 	if err := s.store.CreateCredential(ctx, cred.Credential); err != nil {
 		return NewCredential{}, notFoundAs(err, "App %s not found.", appRef)
 	}
-	s.gatewayChanged()
+	s.gatewayChanged(ctx)
 	return cred, nil
 }
 
@@ -314,7 +314,7 @@ func (s *Service) DeleteCredential(ctx context.Context, p *iam.Principal, orgRef
 	if err := s.store.DeleteCredential(ctx, clientID); err != nil {
 		return notFoundAs(err, "Client id %s not found.", clientID)
 	}
-	s.gatewayChanged()
+	s.gatewayChanged(ctx)
 	return nil
 }
 
@@ -343,7 +343,7 @@ func (s *Service) ResetSecret(ctx context.Context, p *iam.Principal, orgRef, env
 	if err != nil {
 		return NewCredential{}, notFoundAs(err, "Client id %s not found.", clientID)
 	}
-	s.gatewayChanged()
+	s.gatewayChanged(ctx)
 	return NewCredential{Credential: c, Secret: secret}, nil
 }
 
@@ -396,7 +396,7 @@ func (s *Service) Subscribe(ctx context.Context, p *iam.Principal, orgRef, envRe
 		}
 		return sub, notFoundAs(err, "App %s not found.", appRef)
 	}
-	s.gatewayChanged()
+	s.gatewayChanged(ctx)
 	return sub, nil
 }
 
@@ -450,7 +450,7 @@ func (s *Service) Unsubscribe(ctx context.Context, p *iam.Principal, orgRef, env
 	if err := s.store.DeleteSubscription(ctx, id); err != nil {
 		return notFoundAs(err, "Subscription %s not found.", id)
 	}
-	s.gatewayChanged()
+	s.gatewayChanged(ctx)
 	return nil
 }
 
@@ -481,6 +481,6 @@ func (s *Service) Approve(ctx context.Context, p *iam.Principal, orgRef, envRef,
 	if err != nil {
 		return sub, notFoundAs(err, "Subscription %s not found.", id)
 	}
-	s.gatewayChanged()
+	s.gatewayChanged(ctx)
 	return sub, nil
 }

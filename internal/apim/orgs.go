@@ -141,7 +141,7 @@ func (s *Service) DeleteOrg(ctx context.Context, p *iam.Principal, ref string) (
 	err = s.store.DeleteOrg(ctx, o.ID, nil)
 	s.orgs.ForgetAll()
 	s.policies()
-	s.gatewayChanged()
+	s.gatewayChanged(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		return o, errs.E(errs.NotFound, "Org %s not found.", errs.Printable(ref))
 	}
@@ -213,7 +213,7 @@ func (s *Service) DeleteEnvironment(ctx context.Context, p *iam.Principal, orgRe
 		return e, err
 	}
 	err = s.store.DeleteEnvironment(ctx, o.ID, e.ID)
-	s.gatewayChanged()
+	s.gatewayChanged(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		return e, errs.E(errs.NotFound, "Catalog %s not found in org %s.", errs.Printable(envRef), o.Name)
 	}

@@ -111,7 +111,7 @@ func (s *Service) Publish(ctx context.Context, p *iam.Principal, orgRef, envRef,
 	if err != nil {
 		return Published{}, fmt.Errorf("publish: %w", err)
 	}
-	s.gatewayChanged()
+	s.gatewayChanged(ctx)
 	return Published{Publication: pub, Snap: snap}, nil
 }
 
@@ -210,6 +210,6 @@ func (s *Service) SetState(ctx context.Context, p *iam.Principal, orgRef, envRef
 	if err != nil {
 		return Published{}, err
 	}
-	s.gatewayChanged()
+	s.gatewayChanged(ctx)
 	return DecodePublication(pub)
 }

@@ -27,8 +27,9 @@ type Config struct {
 	// an org removes its org policies), so access caches drop them at once.
 	PoliciesChanged func()
 	// GatewayChanged is called after a change the gateway routes by
-	// (publications, consumers, credentials, subscriptions); it must not block.
-	GatewayChanged func()
+	// (publications, consumers, credentials, subscriptions), before the change
+	// is answered; it returns once the gateway routes by it (or gives up).
+	GatewayChanged func(ctx context.Context)
 	// Rand is the source of client ids and secrets (default crypto/rand).
 	Rand io.Reader
 }
@@ -40,7 +41,7 @@ type Service struct {
 	now       func() time.Time
 	orgs      *cache.Lazy[*store.Org] // by id and by name; nil: no such org
 	policies  func()
-	gateway   func()
+	gateway   func(ctx context.Context)
 	rand      io.Reader
 }
 
@@ -53,7 +54,7 @@ func New(cfg Config) *Service {
 		cfg.PoliciesChanged = func() {}
 	}
 	if cfg.GatewayChanged == nil {
-		cfg.GatewayChanged = func() {}
+		cfg.GatewayChanged = func(context.Context) {}
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
@@ -64,8 +65,13 @@ func New(cfg Config) *Service {
 	}
 }
 
-// gatewayChanged tells the gateway to rebuild its routing snapshot.
-func (s *Service) gatewayChanged() { s.gateway() }
+// gatewayChanged has the gateway rebuild its routing snapshot and waits, at
+// most two seconds, until it routes by the change just made.
+func (s *Service) gatewayChanged(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	s.gateway(ctx)
+}
 
 // Invalidate drops cached state touched by a change.
 func (s *Service) Invalidate(c store.Change) {

@@ -250,7 +250,12 @@ func (a *App) build(ctx context.Context, c *core) error {
 	}
 	a.apim = apim.New(apim.Config{
 		Store: a.store, AccountID: accountID, Now: a.opts.Now,
-		PoliciesChanged: a.iam.InvalidateAll, GatewayChanged: a.gateway.Refresh,
+		PoliciesChanged: a.iam.InvalidateAll,
+		GatewayChanged: func(ctx context.Context) {
+			if err := a.gateway.Sync(ctx); err != nil {
+				a.log.Warn("gateway: a change is not routed yet; it will be on the next rebuild", "err", err)
+			}
+		},
 	})
 
 	reg := prometheus.NewRegistry()

@@ -55,6 +55,13 @@ type Gateway struct {
 	buildMu sync.Mutex
 	decoded map[string]cachedPub
 
+	// Refresh tickets: want counts requests, done the requests a finished
+	// rebuild covered; built is closed and replaced after each rebuild.
+	ticketMu sync.Mutex
+	want     uint64
+	done     uint64
+	built    chan struct{}
+
 	softMu     sync.Mutex
 	softLogged map[string]time.Time // subscription|limit → window end already logged
 }
@@ -91,7 +98,7 @@ func New(cfg Config) *Gateway {
 	_, _ = rand.Read(b[:])
 	g := &Gateway{
 		cfg: cfg, refresh: make(chan struct{}, 1), txBase: hex.EncodeToString(b[:]) + "-",
-		decoded: map[string]cachedPub{}, softLogged: map[string]time.Time{},
+		decoded: map[string]cachedPub{}, softLogged: map[string]time.Time{}, built: make(chan struct{}),
 	}
 	g.snap.Store(&snapshot{catalogs: map[string]*catalog{}})
 	g.proxy = &httputil.ReverseProxy{
@@ -123,24 +130,60 @@ func (g *Gateway) Load(ctx context.Context) error {
 	return nil
 }
 
-// Refresh asks for a rebuild of the snapshot soon; it never blocks.
-func (g *Gateway) Refresh() {
+// Refresh asks for a rebuild of the snapshot soon; it never blocks. Changes
+// made on other nodes come this way (through the change log).
+func (g *Gateway) Refresh() { g.request() }
+
+func (g *Gateway) request() uint64 {
+	g.ticketMu.Lock()
+	g.want++
+	t := g.want
+	g.ticketMu.Unlock()
 	select {
 	case g.refresh <- struct{}{}:
 	default: // one is pending; it will see this change too
 	}
+	return t
 }
 
-// Run rebuilds the snapshot whenever Refresh was called, until ctx ends.
+// Sync asks for a rebuild and waits until one that started after the call has
+// finished (or ctx ends), so a change made on this node routes as soon as its
+// write is answered. Concurrent calls share rebuilds.
+func (g *Gateway) Sync(ctx context.Context) error {
+	t := g.request()
+	for {
+		g.ticketMu.Lock()
+		done, built := g.done, g.built
+		g.ticketMu.Unlock()
+		if done >= t {
+			return nil
+		}
+		select {
+		case <-built:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Run rebuilds the snapshot whenever Refresh or Sync asked, until ctx ends.
 func (g *Gateway) Run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-g.refresh:
+			g.ticketMu.Lock()
+			target := g.want
+			g.ticketMu.Unlock()
 			if err := g.Load(ctx); err != nil && ctx.Err() == nil {
 				g.cfg.Logger.Warn("gateway: keeping the previous routing snapshot", "err", err)
 			}
+			g.ticketMu.Lock()
+			g.done = target
+			close(g.built)
+			g.built = make(chan struct{})
+			g.ticketMu.Unlock()
 		}
 	}
 }
