@@ -55,6 +55,16 @@ type Error struct {
 	Message    string
 	Target     string // the field at fault, for validation errors
 	Trace      string // the server's request id
+	// Details are the further problems of a validation error, each located
+	// by a field name or, for API and product documents, a JSON pointer.
+	Details []ErrorDetail
+}
+
+// ErrorDetail is one problem of a validation error.
+type ErrorDetail struct {
+	Message    string
+	Target     string // a field name or a JSON pointer such as /info/version
+	TargetType string // "field" or "pointer"
 }
 
 func (e *Error) Error() string {
@@ -81,6 +91,8 @@ type request struct {
 	query   url.Values
 	body    any // JSON-encoded when not nil
 	form    url.Values
+	raw     []byte // sent as it is, with ctype (API and product documents)
+	ctype   string
 	headers map[string]string
 }
 
@@ -106,6 +118,8 @@ func (c *Client) do(ctx context.Context, req request, out any) (response, error)
 		body, ctype = bytes.NewReader(b), "application/json"
 	case req.form != nil:
 		body, ctype = strings.NewReader(req.form.Encode()), "application/x-www-form-urlencoded"
+	case req.raw != nil:
+		body, ctype = bytes.NewReader(req.raw), req.ctype
 	}
 	hr, err := http.NewRequestWithContext(ctx, req.method, u, body)
 	if err != nil {
@@ -134,6 +148,10 @@ func (c *Client) do(ctx context.Context, req request, out any) (response, error)
 	if res.StatusCode >= 300 {
 		return r, decodeError(res.StatusCode, data)
 	}
+	if raw, ok := out.(*[]byte); ok {
+		*raw = data
+		return r, nil
+	}
 	if out != nil && len(data) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
 			return r, fmt.Errorf("decode %s %s response: %w", req.method, req.path, err)
@@ -150,6 +168,7 @@ func decodeError(status int, data []byte) error {
 			Message string `json:"message"`
 			Target  *struct {
 				Name string `json:"name"`
+				Type string `json:"type"`
 			} `json:"target"`
 		} `json:"errors"`
 		Trace        string `json:"trace"`
@@ -165,6 +184,13 @@ func decodeError(status int, data []byte) error {
 			e.Code, e.Message, e.Trace = body.Errors[0].Code, body.Errors[0].Message, body.Trace
 			if body.Errors[0].Target != nil {
 				e.Target = body.Errors[0].Target.Name
+			}
+			for _, d := range body.Errors[1:] {
+				ed := ErrorDetail{Message: d.Message}
+				if d.Target != nil {
+					ed.Target, ed.TargetType = d.Target.Name, d.Target.Type
+				}
+				e.Details = append(e.Details, ed)
 			}
 			return e
 		case body.ErrorCode != "":

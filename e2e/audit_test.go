@@ -169,6 +169,76 @@ func TestAuditLog(t *testing.T) {
 	orgID := created.ID
 	send("org.update", "org.update", req{method: "PUT", path: "/v1/orgs/audited-org", body: `{"title":"B"}`,
 		header: map[string]string{"If-Match": "*"}}, 200, fixed(orgID))
+	// The API Manager: drafts, publishing, consumers. Client secrets join the
+	// secrets that must never be in the log.
+	bodyID := func(res reply) string {
+		var v struct {
+			ID string `json:"id"`
+		}
+		res.decode(t, &v)
+		return v.ID
+	}
+	var cred struct {
+		ClientID     string `json:"clientID"`
+		ClientSecret string `json:"clientSecret"`
+		Credentials  *struct {
+			ClientSecret string `json:"clientSecret"`
+		} `json:"credentials"`
+	}
+	secretOf := func(res reply) {
+		cred.ClientID, cred.ClientSecret, cred.Credentials = "", "", nil
+		res.decode(t, &cred)
+		if cred.Credentials != nil {
+			cred.ClientSecret = cred.Credentials.ClientSecret
+		}
+		if cred.ClientSecret == "" {
+			t.Fatalf("no client secret in %s", res.body)
+		}
+		secrets = append(secrets, cred.ClientSecret)
+	}
+	const (
+		orgURL = "/v1/orgs/audited-org"
+		sbURL  = orgURL + "/environments/sb"
+		appURL = sbURL + "/consumerOrgs/audited-corg/apps/audited-app"
+	)
+	apiDoc, productDoc := jsonOf(matrixAPIDoc("mx")), jsonOf(matrixProductDoc("audited-product"))
+	apiID := bodyID(send("api.create", "api.create", req{method: "POST", path: orgURL + "/apis", body: apiDoc}, 201, bodyID).res)
+	send("api.replace", "api.replace", req{method: "PUT", path: orgURL + "/apis/mx:1.0.0", body: apiDoc,
+		header: map[string]string{"If-Match": "*"}}, 200, fixed(apiID))
+	productID := bodyID(send("product.create", "product.create", req{method: "POST", path: orgURL + "/products", body: productDoc}, 201, bodyID).res)
+	send("product.replace", "product.replace", req{method: "PUT", path: orgURL + "/products/audited-product:1.0.0", body: productDoc,
+		header: map[string]string{"If-Match": "*"}}, 200, fixed(productID))
+	pubID := bodyID(send("product.publish", "product.publish", req{method: "POST", path: sbURL + "/products",
+		body: `{"product":"audited-product:1.0.0"}`}, 201, bodyID).res)
+	corgID := bodyID(send("consumer_org.create", "consumer_org.create", req{method: "POST", path: sbURL + "/consumerOrgs",
+		body: `{"name":"audited-corg","title":"C"}`}, 201, bodyID).res)
+	app := send("app.create", "app.create", req{method: "POST", path: sbURL + "/consumerOrgs/audited-corg/apps",
+		body: `{"name":"audited-app"}`}, 201, bodyID)
+	secretOf(app.res)
+	appID := bodyID(app.res)
+	clientID := func(res reply) string {
+		var v struct {
+			ClientID string `json:"clientID"`
+		}
+		res.decode(t, &v)
+		return v.ClientID
+	}
+	cr := send("credential.create", "credential.create", req{method: "POST", path: appURL + "/credentials"}, 201, clientID)
+	secretOf(cr.res)
+	cid := cred.ClientID
+	secretOf(send("credential.reset_secret", "credential.reset_secret", req{method: "POST", path: appURL + "/credentials/" + cid + "/reset-secret"}, 200, fixed(cid)).res)
+	send("credential.delete", "credential.delete", req{method: "DELETE", path: appURL + "/credentials/" + cid}, 204, fixed(cid))
+	subID := bodyID(send("subscription.create", "subscription.create", req{method: "POST", path: appURL + "/subscriptions",
+		body: `{"product":"audited-product:1.0.0","plan":"gated"}`}, 201, bodyID).res)
+	send("subscription.approve", "subscription.approve", req{method: "POST", path: appURL + "/subscriptions/" + subID + "/approve"}, 200, fixed(subID))
+	send("subscription.delete", "subscription.delete", req{method: "DELETE", path: appURL + "/subscriptions/" + subID}, 204, fixed(subID))
+	send("product.lifecycle", "product.lifecycle", req{method: "PATCH", path: sbURL + "/products/audited-product:1.0.0",
+		body: `{"state":"retired"}`}, 200, fixed(pubID))
+	send("app.delete", "app.delete", req{method: "DELETE", path: appURL}, 204, fixed(appID))
+	send("consumer_org.delete", "consumer_org.delete", req{method: "DELETE", path: sbURL + "/consumerOrgs/audited-corg"}, 204, fixed(corgID))
+	send("product.delete", "product.delete", req{method: "DELETE", path: orgURL + "/products/audited-product:1.0.0"}, 204, fixed(productID))
+	send("api.delete", "api.delete", req{method: "DELETE", path: orgURL + "/apis/mx:1.0.0"}, 204, fixed(apiID))
+
 	cat := send("catalog.create", "catalog.create", req{method: "POST", path: "/v1/orgs/audited-org/environments",
 		body: `{"name":"prod","title":"Prod"}`}, 201, createdID)
 	decodeCreated(cat.res)

@@ -221,6 +221,7 @@ type matrixEnv struct {
 	me    *identity      // the principal's identity
 	orgs  map[string]*client.Org
 	sid   *client.ServiceID // a service ID that stays
+	apim  map[string]*apimFixture
 	p     principal
 }
 
@@ -369,6 +370,273 @@ var matrixCalls = map[string]func(e *matrixEnv, org string) call{
 		env := mustEnv(e.t, e.admin, e.orgRef(org), uniq("doomed"))
 		return call{params: map[string]string{"org": e.orgRef(org), "env": env.Name}, want: 204}
 	},
+
+	// API Manager: drafts of org A are named by name:version, those of org B
+	// by id; likewise catalogs, consumer orgs and apps (see apimFixture).
+	"POST /v1/orgs/{org}/apis": func(e *matrixEnv, org string) call {
+		return call{params: e.orgParam(org), body: matrixAPIDoc(uniq("made")), want: 201}
+	},
+	"GET /v1/orgs/{org}/apis": func(e *matrixEnv, org string) call { return call{params: e.orgParam(org), want: 200} },
+	"GET /v1/orgs/{org}/apis/{api}": func(e *matrixEnv, org string) call {
+		return call{params: e.orgParam(org, "api", e.apim[org].api), want: 200}
+	},
+	"PUT /v1/orgs/{org}/apis/{api}": func(e *matrixEnv, org string) call {
+		name, ref := e.freshAPI(org)
+		return call{params: e.orgParam(org, "api", ref), body: matrixAPIDoc(name), header: map[string]string{"If-Match": "*"}, want: 200}
+	},
+	"DELETE /v1/orgs/{org}/apis/{api}": func(e *matrixEnv, org string) call {
+		_, ref := e.freshAPI(org)
+		return call{params: e.orgParam(org, "api", ref), want: 204}
+	},
+	"POST /v1/orgs/{org}/products": func(e *matrixEnv, org string) call {
+		return call{params: e.orgParam(org), body: matrixProductDoc(uniq("made")), want: 201}
+	},
+	"GET /v1/orgs/{org}/products": func(e *matrixEnv, org string) call { return call{params: e.orgParam(org), want: 200} },
+	"GET /v1/orgs/{org}/products/{product}": func(e *matrixEnv, org string) call {
+		return call{params: e.orgParam(org, "product", e.apim[org].product), want: 200}
+	},
+	"PUT /v1/orgs/{org}/products/{product}": func(e *matrixEnv, org string) call {
+		name, ref := e.freshProduct(org)
+		return call{params: e.orgParam(org, "product", ref), body: matrixProductDoc(name), header: map[string]string{"If-Match": "*"}, want: 200}
+	},
+	"DELETE /v1/orgs/{org}/products/{product}": func(e *matrixEnv, org string) call {
+		_, ref := e.freshProduct(org)
+		return call{params: e.orgParam(org, "product", ref), want: 204}
+	},
+
+	"POST /v1/orgs/{org}/environments/{env}/products": func(e *matrixEnv, org string) call {
+		name, _ := e.freshProduct(org)
+		return call{params: e.envParam(org), body: map[string]string{"product": name + ":1.0.0"}, want: 201}
+	},
+	"GET /v1/orgs/{org}/environments/{env}/products": func(e *matrixEnv, org string) call { return call{params: e.envParam(org), want: 200} },
+	"GET /v1/orgs/{org}/environments/{env}/products/{product}": func(e *matrixEnv, org string) call {
+		return call{params: e.envParam(org, "product", e.apim[org].pub), want: 200}
+	},
+	"PATCH /v1/orgs/{org}/environments/{env}/products/{product}": func(e *matrixEnv, org string) call {
+		return call{params: e.envParam(org, "product", e.freshPublication(org)), body: map[string]string{"state": "deprecated"}, want: 200}
+	},
+
+	"POST /v1/orgs/{org}/environments/{env}/consumerOrgs": func(e *matrixEnv, org string) call {
+		return call{params: e.envParam(org), body: map[string]string{"name": uniq("made"), "title": "Made"}, want: 201}
+	},
+	"GET /v1/orgs/{org}/environments/{env}/consumerOrgs": func(e *matrixEnv, org string) call { return call{params: e.envParam(org), want: 200} },
+	"GET /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}": func(e *matrixEnv, org string) call {
+		return call{params: e.envParam(org, "corg", e.apim[org].corg), want: 200}
+	},
+	"DELETE /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}": func(e *matrixEnv, org string) call {
+		return call{params: e.envParam(org, "corg", e.freshConsumerOrg(org)), want: 204}
+	},
+	"POST /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}/apps": func(e *matrixEnv, org string) call {
+		return call{params: e.envParam(org, "corg", e.apim[org].corg), body: map[string]string{"name": uniq("made"), "description": "Made"}, want: 201}
+	},
+	"GET /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}/apps": func(e *matrixEnv, org string) call {
+		return call{params: e.envParam(org, "corg", e.apim[org].corg), want: 200}
+	},
+	"GET /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}/apps/{app}": func(e *matrixEnv, org string) call {
+		return call{params: e.appParam(org, e.apim[org].app), want: 200}
+	},
+	"DELETE /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}/apps/{app}": func(e *matrixEnv, org string) call {
+		return call{params: e.appParam(org, e.freshApp(org)), want: 204}
+	},
+	"GET /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}/apps/{app}/credentials": func(e *matrixEnv, org string) call {
+		return call{params: e.appParam(org, e.apim[org].app), want: 200}
+	},
+	"POST /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}/apps/{app}/credentials": func(e *matrixEnv, org string) call {
+		return call{params: e.appParam(org, e.apim[org].app), want: 201}
+	},
+	"DELETE /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}/apps/{app}/credentials/{clientID}": func(e *matrixEnv, org string) call {
+		return call{params: e.appParam(org, e.apim[org].app, "clientID", e.freshCredential(org)), want: 204}
+	},
+	"POST /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}/apps/{app}/credentials/{clientID}/reset-secret": func(e *matrixEnv, org string) call {
+		return call{params: e.appParam(org, e.apim[org].app, "clientID", e.freshCredential(org)), want: 200}
+	},
+	"GET /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}/apps/{app}/subscriptions": func(e *matrixEnv, org string) call {
+		return call{params: e.appParam(org, e.apim[org].app), want: 200}
+	},
+	"POST /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}/apps/{app}/subscriptions": func(e *matrixEnv, org string) call {
+		return call{params: e.appParam(org, e.freshApp(org)), body: map[string]string{"product": "mx-product:1.0.0", "plan": "default"}, want: 201}
+	},
+	"DELETE /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}/apps/{app}/subscriptions/{id}": func(e *matrixEnv, org string) call {
+		app, sub := e.freshSubscription(org, "default")
+		return call{params: e.appParam(org, app, "id", sub), want: 204}
+	},
+	"POST /v1/orgs/{org}/environments/{env}/consumerOrgs/{corg}/apps/{app}/subscriptions/{id}/approve": func(e *matrixEnv, org string) call {
+		app, sub := e.freshSubscription(org, "gated")
+		return call{params: e.appParam(org, app, "id", sub), want: 200}
+	},
+	"GET /v1/orgs/{org}/environments/{env}/consumerApps":  func(e *matrixEnv, org string) call { return call{params: e.envParam(org), want: 200} },
+	"GET /v1/orgs/{org}/environments/{env}/subscriptions": func(e *matrixEnv, org string) call { return call{params: e.envParam(org), want: 200} },
+	"GET /v1/orgs/{org}/environments/{env}/events":        func(e *matrixEnv, org string) call { return call{params: e.envParam(org), want: 200} },
+	"GET /v1/orgs/{org}/environments/{env}/analytics":     func(e *matrixEnv, org string) call { return call{params: e.envParam(org), want: 200} },
+}
+
+// apimFixture is what the API Manager templates act on in one org: a draft
+// API (mx:1.0.0) and product (mx-product:1.0.0, plans default and gated,
+// which needs approval) published to the Sandbox, a consumer org with an app
+// subscribed to the default plan. The refs are what the templates put in
+// paths: names for org A, ids for org B, since every segment takes either.
+type apimFixture struct {
+	orgName string // for the administrator's fixture calls
+	env     string // the Sandbox
+	api     string
+	product string
+	pub     string
+	corg    string
+	corgRef string // by name, for the administrator
+	app     string
+	appRef  client.AppRef // by names, for the administrator
+}
+
+// matrixAPIDoc is a small public API named name (as JSON).
+func matrixAPIDoc(name string) map[string]any {
+	return map[string]any{
+		"openapi":             "3.0.3",
+		"info":                map[string]any{"title": name, "version": "1.0.0", "x-ibm-name": name},
+		"servers":             []any{map[string]any{"url": "/" + name}},
+		"x-ibm-configuration": map[string]any{"properties": map[string]any{"target-url": map[string]any{"value": "http://127.0.0.1:9"}}},
+		"paths":               map[string]any{"/ping": map[string]any{"get": map[string]any{"responses": map[string]any{"200": map[string]any{"description": "pong"}}}}},
+	}
+}
+
+// matrixProductDoc is a product named name of the API mx:1.0.0 (as JSON).
+func matrixProductDoc(name string) map[string]any {
+	return map[string]any{
+		"product": "1.0.0",
+		"info":    map[string]any{"name": name, "title": name, "version": "1.0.0"},
+		"apis":    map[string]any{"mx": map[string]any{"name": "mx:1.0.0"}},
+		"plans": map[string]any{
+			"default": map[string]any{"title": "Default", "rate-limit": map[string]any{"value": "100/1hour", "hard-limit": true}},
+			"gated":   map[string]any{"title": "Gated", "approval": true},
+		},
+	}
+}
+
+func asJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// newAPIMFixture sets the fixtures of org up (org is "A" or "B").
+func (e *matrixEnv) newAPIMFixture(org string) *apimFixture {
+	t, o := e.t, e.orgs[org]
+	ctx := t.Context()
+	api := mustImportAPI(t, e.admin, o.Name, asJSON(t, matrixAPIDoc("mx")), client.ContentTypeJSON)
+	prod := mustCreateProduct(t, e.admin, o.Name, asJSON(t, matrixProductDoc("mx-product")), client.ContentTypeJSON)
+	pub := mustPublish(t, e.admin, o.Name, "sb", prod.Ref())
+	sb, err := e.admin.GetEnvironment(ctx, o.Name, "sb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	corg, err := e.admin.CreateConsumerOrg(ctx, o.Name, "sb", "mx-corg", "Matrix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := e.admin.CreateApp(ctx, o.Name, "sb", corg.Name, "mx-app", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &apimFixture{orgName: o.Name, corgRef: corg.Name, appRef: client.AppRef{Org: o.Name, Env: "sb", ConsumerOrg: corg.Name, App: app.Name}}
+	mustSubscribe(t, e.admin, f.appRef, prod.Ref(), "default")
+	if org == "A" {
+		f.env, f.api, f.product, f.pub, f.corg, f.app = "sb", api.Ref(), prod.Ref(), prod.Ref(), corg.Name, app.Name
+	} else {
+		f.env, f.api, f.product, f.pub, f.corg, f.app = sb.ID, api.ID, prod.ID, pub.ID, corg.ID, app.ID
+	}
+	return f
+}
+
+// orgParam, envParam and appParam fill the path parameters of a template up
+// to the org, the catalog and the app, then the extra name, value pairs.
+func (e *matrixEnv) orgParam(org string, kv ...string) map[string]string {
+	m := map[string]string{"org": e.orgRef(org)}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+func (e *matrixEnv) envParam(org string, kv ...string) map[string]string {
+	return e.orgParam(org, append([]string{"env", e.apim[org].env}, kv...)...)
+}
+
+func (e *matrixEnv) appParam(org, app string, kv ...string) map[string]string {
+	return e.envParam(org, append([]string{"corg", e.apim[org].corg, "app", app}, kv...)...)
+}
+
+// matrixRef is what a template puts in a path for an object of org: its name in
+// org A, its id in org B.
+func matrixRef(org, name, id string) string {
+	if org == "A" {
+		return name
+	}
+	return id
+}
+
+// freshAPI makes a draft API; it returns its name and its ref.
+func (e *matrixEnv) freshAPI(org string) (string, string) {
+	name := uniq("fresh")
+	d := mustImportAPI(e.t, e.admin, e.apim[org].orgName, asJSON(e.t, matrixAPIDoc(name)), client.ContentTypeJSON)
+	return name, matrixRef(org, d.Ref(), d.ID)
+}
+
+// freshProduct makes a draft product of mx:1.0.0; it returns its name and ref.
+func (e *matrixEnv) freshProduct(org string) (string, string) {
+	name := uniq("fresh")
+	d := mustCreateProduct(e.t, e.admin, e.apim[org].orgName, asJSON(e.t, matrixProductDoc(name)), client.ContentTypeJSON)
+	return name, matrixRef(org, d.Ref(), d.ID)
+}
+
+// freshPublication publishes a fresh product to the Sandbox; it returns the
+// publication's ref.
+func (e *matrixEnv) freshPublication(org string) string {
+	name, _ := e.freshProduct(org)
+	pub := mustPublish(e.t, e.admin, e.apim[org].orgName, "sb", name+":1.0.0")
+	return matrixRef(org, name+":1.0.0", pub.ID)
+}
+
+func (e *matrixEnv) freshConsumerOrg(org string) string {
+	c, err := e.admin.CreateConsumerOrg(e.t.Context(), e.apim[org].orgName, "sb", uniq("fresh"), "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return matrixRef(org, c.Name, c.ID)
+}
+
+// freshApp makes an app in the fixture's consumer org and returns its ref.
+func (e *matrixEnv) freshApp(org string) string {
+	f := e.apim[org]
+	a, err := e.admin.CreateApp(e.t.Context(), f.orgName, "sb", f.corgRef, uniq("fresh"), "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return matrixRef(org, a.Name, a.ID)
+}
+
+// freshCredential adds a credential to the fixture's app; it returns the client id.
+func (e *matrixEnv) freshCredential(org string) string {
+	c, err := e.admin.AddCredential(e.t.Context(), e.apim[org].appRef)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c.ClientID
+}
+
+// freshSubscription makes an app subscribed to plan of the fixture's
+// product; it returns the app's ref and the subscription id.
+func (e *matrixEnv) freshSubscription(org, plan string) (string, string) {
+	f := e.apim[org]
+	a, err := e.admin.CreateApp(e.t.Context(), f.orgName, "sb", f.corgRef, uniq("fresh"), "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	appRef := f.appRef
+	appRef.App = a.Name
+	sub := mustSubscribe(e.t, e.admin, appRef, "mx-product:1.0.0", plan)
+	return matrixRef(org, a.Name, a.ID), sub.ID
 }
 
 func ownKeyCall(want int) func(e *matrixEnv, _ string) call {
@@ -420,7 +688,8 @@ func (c call) request(t *testing.T, rt httpapi.Route, token string) req {
 
 // state is everything a /v1 route could change, as the Administrator reads
 // it: keys (with history), users, service IDs, policies, orgs and their
-// catalogs, and the published signing keys. The audit log and key activity
+// catalogs, the API Manager objects of orgs A and B, and the published
+// signing keys. The audit log and key activity
 // are left out: refused attempts are recorded there on purpose.
 func state(t *testing.T, s *server, admin *client.Client) string {
 	t.Helper()
@@ -445,12 +714,62 @@ func state(t *testing.T, s *server, admin *client.Client) string {
 		}
 		add("catalogs of "+o.Name, envs)
 	}
+	for _, o := range orgs {
+		if !strings.HasPrefix(o.Name, "org-") {
+			continue // the matrix's API Manager fixtures are in orgs A and B only
+		}
+		apimState(t, admin, o.Name, add)
+	}
 	jwks, err := s.client().JWKS(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	add("jwks", jwks)
 	return b.String()
+}
+
+// apimState adds an org's API Manager state: drafts, and in the Sandbox
+// (where every template acts) the publications, consumer orgs, apps,
+// subscriptions, and the credentials of the fixture app (where the
+// templates make credentials).
+func apimState(t *testing.T, admin *client.Client, org string, add func(string, any)) {
+	t.Helper()
+	ctx := t.Context()
+	apis, _, err := admin.ListAPIs(ctx, org, client.PageOptions{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("apis of "+org, apis)
+	products, _, err := admin.ListProducts(ctx, org, client.PageOptions{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("products of "+org, products)
+	pubs, err := admin.ListPublications(ctx, org, "sb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("publications of "+org, pubs)
+	corgs, _, err := admin.ListConsumerOrgs(ctx, org, "sb", client.PageOptions{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("consumer orgs of "+org, corgs)
+	apps, _, err := admin.ListConsumerApps(ctx, org, "sb", client.PageOptions{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("apps of "+org, apps)
+	subs, _, err := admin.ListCatalogSubscriptions(ctx, org, "sb", client.PageOptions{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("subscriptions of "+org, subs)
+	creds, err := admin.ListCredentials(ctx, client.AppRef{Org: org, Env: "sb", ConsumerOrg: "mx-corg", App: "mx-app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("credentials of the fixture app of "+org, creds)
 }
 
 // matrixPrincipals: each rung of the ladder held account-wide and on org A
@@ -499,6 +818,7 @@ func newMatrixEnv(t *testing.T, p principal) *matrixEnv {
 		e.me.C = s.client().WithToken(e.me.Token)
 	}
 	e.sid = e.freshServiceID()
+	e.apim = map[string]*apimFixture{"A": e.newAPIMFixture("A"), "B": e.newAPIMFixture("B")}
 
 	// The server agrees with the oracle on who p is.
 	me, err := e.me.C.Me(t.Context())

@@ -117,6 +117,7 @@ func (l *logBuffer) records(t *testing.T) []map[string]any {
 type server struct {
 	app     *app.App
 	URL     string // http://127.0.0.1:port
+	GWURL   string // the gateway listener, http://127.0.0.1:port
 	Issuer  string
 	DataDir string
 	cfg     config.Config
@@ -188,7 +189,7 @@ func startServer(t *testing.T, opts ...serverOption) *server {
 		t.Fatalf("app.New: %v\nlog:\n%s", err, logs)
 	}
 	s := &server{
-		app: a, URL: "http://" + a.Addr(), Issuer: a.Issuer(), DataDir: cfg.DataDir, cfg: cfg,
+		app: a, URL: "http://" + a.Addr(), GWURL: "http://" + a.GatewayAddr(), Issuer: a.Issuer(), DataDir: cfg.DataDir, cfg: cfg,
 		clock: clk, logs: logs, hc: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: 30 * time.Second},
 		cancel: cancel, done: make(chan error, 1),
 	}

@@ -308,6 +308,10 @@ func (a *App) Issuer() string { return a.issuer }
 // Store is the app's store (for tests and the benchmark seeder).
 func (a *App) Store() store.Store { return a.store }
 
+// FlushEvents returns once the gateway events emitted so far are written
+// (for tests: events are otherwise written in background batches).
+func (a *App) FlushEvents(ctx context.Context) error { return a.events.Flush(ctx) }
+
 // Run serves until ctx is done, then drains in-flight requests for up to 30 s
 // and releases everything.
 func (a *App) Run(ctx context.Context) error {

@@ -274,6 +274,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) (*store
 		return ev, &errNoRoute
 	}
 	ev.API = rt.api.ID()
+	if !cleanPath(rest) {
+		return ev, &errNoRoute
+	}
 	n := rt.ops.match(segments(rest))
 	if n == nil {
 		return ev, &errNoRoute
@@ -305,6 +308,28 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) (*store
 	defer cancel()
 	g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, callKey{}, c)))
 	return ev, nil
+}
+
+// cleanPath reports whether a path remainder is safe to route and forward:
+// no empty segment (except one trailing slash), and no segment that decodes
+// to "." or ".." or holds a '/' or '\' — a backend that normalises or decodes
+// paths must not be led outside the declared operations.
+func cleanPath(p string) bool {
+	if p == "" || p == "/" {
+		return true
+	}
+	p = strings.TrimPrefix(p, "/")
+	p = strings.TrimSuffix(p, "/")
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "" {
+			return false
+		}
+		d, err := url.PathUnescape(seg)
+		if err != nil || d == "." || d == ".." || strings.ContainsAny(d, "/\\\x00") {
+			return false
+		}
+	}
+	return true
 }
 
 // credentialValue reads a credential from where the API's security says.

@@ -113,3 +113,17 @@ func TestExpandTargetSubstitutesPropertiesPerCatalog(t *testing.T) {
 		t.Errorf("bare target-url: %q", got)
 	}
 }
+
+func TestCleanPathRefusesTraversal(t *testing.T) {
+	for _, p := range []string{"", "/", "/pets", "/pets/7", "/pets/7/", "/pets/a%20b", "/pets/caf%C3%A9"} {
+		if !cleanPath(p) {
+			t.Errorf("cleanPath(%q) = false, want true", p)
+		}
+	}
+	for _, p := range []string{"/pets/..", "/pets/.", "/pets/%2e%2e", "/pets/%2E", "/pets/..%2Fadmin", "/pets/a%2Fb",
+		"/pets/a%5Cb", "//pets", "/pets//7", "/pets/%00", "/pets/%zz"} {
+		if cleanPath(p) {
+			t.Errorf("cleanPath(%q) = true, want false", p)
+		}
+	}
+}

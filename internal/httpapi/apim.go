@@ -512,6 +512,7 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request, p *iam.Prin
 	if err := s.apim.Unsubscribe(r.Context(), p, r.PathValue("org"), r.PathValue("env"), r.PathValue("corg"), r.PathValue("app"), r.PathValue("id")); err != nil {
 		return err
 	}
+	noteAudit(r, r.PathValue("id"), "")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -521,6 +522,7 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, p *iam.Principa
 	if err != nil {
 		return err
 	}
+	noteAudit(r, sub.ID, "app "+sub.AppID+" to "+sub.ProductName+":"+sub.ProductVersion+" plan "+sub.Plan)
 	writeJSON(w, http.StatusOK, viewSubscription(sub))
 	return nil
 }
