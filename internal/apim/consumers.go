@@ -269,11 +269,7 @@ func (s *Service) Credentials(ctx context.Context, p *iam.Principal, orgRef, env
 // AddCredential adds a client id and secret to an app (Writer), so a new
 // pair can be rolled out before the old one is deleted.
 func (s *Service) AddCredential(ctx context.Context, p *iam.Principal, orgRef, envRef, corgRef, appRef string) (NewCredential, error) {
-	_, env, err := s.catalog(ctx, p, orgRef, envRef, iam.Writer)
-	if err != nil {
-		return NewCredential{}, err
-	}
-	a, err := s.appIn(ctx, env, corgRef, appRef)
+	_, a, err := s.appAt(ctx, p, orgRef, envRef, corgRef, appRef, iam.Writer)
 	if err != nil {
 		return NewCredential{}, err
 	}
@@ -288,6 +284,16 @@ func (s *Service) AddCredential(ctx context.Context, p *iam.Principal, orgRef, e
 	return cred, nil
 }
 
+// appAt resolves an app for a caller with role in its org.
+func (s *Service) appAt(ctx context.Context, p *iam.Principal, orgRef, envRef, corgRef, appRef string, role iam.Role) (store.Environment, store.App, error) {
+	_, env, err := s.catalog(ctx, p, orgRef, envRef, role)
+	if err != nil {
+		return env, store.App{}, err
+	}
+	a, err := s.appIn(ctx, env, corgRef, appRef)
+	return env, a, err
+}
+
 // credentialOf returns a credential of the app, or not_found.
 func (s *Service) credentialOf(ctx context.Context, a store.App, clientID string) (store.Credential, error) {
 	c, err := s.store.GetCredential(ctx, clientID)
@@ -300,11 +306,7 @@ func (s *Service) credentialOf(ctx context.Context, a store.App, clientID string
 // DeleteCredential deletes one client id of an app (Writer); calls with it
 // stop at once.
 func (s *Service) DeleteCredential(ctx context.Context, p *iam.Principal, orgRef, envRef, corgRef, appRef, clientID string) error {
-	_, env, err := s.catalog(ctx, p, orgRef, envRef, iam.Writer)
-	if err != nil {
-		return err
-	}
-	a, err := s.appIn(ctx, env, corgRef, appRef)
+	_, a, err := s.appAt(ctx, p, orgRef, envRef, corgRef, appRef, iam.Writer)
 	if err != nil {
 		return err
 	}
@@ -321,11 +323,7 @@ func (s *Service) DeleteCredential(ctx context.Context, p *iam.Principal, orgRef
 // ResetSecret gives a client id a new secret (Writer); the old secret stops
 // working at once. The new secret is shown once.
 func (s *Service) ResetSecret(ctx context.Context, p *iam.Principal, orgRef, envRef, corgRef, appRef, clientID string) (NewCredential, error) {
-	_, env, err := s.catalog(ctx, p, orgRef, envRef, iam.Writer)
-	if err != nil {
-		return NewCredential{}, err
-	}
-	a, err := s.appIn(ctx, env, corgRef, appRef)
+	_, a, err := s.appAt(ctx, p, orgRef, envRef, corgRef, appRef, iam.Writer)
 	if err != nil {
 		return NewCredential{}, err
 	}
@@ -351,11 +349,7 @@ func (s *Service) ResetSecret(ctx context.Context, p *iam.Principal, orgRef, env
 // catalog (Writer). Deprecated and retired products take no new
 // subscriptions; a plan that needs approval starts pending.
 func (s *Service) Subscribe(ctx context.Context, p *iam.Principal, orgRef, envRef, corgRef, appRef, productRef, plan string) (store.Subscription, error) {
-	_, env, err := s.catalog(ctx, p, orgRef, envRef, iam.Writer)
-	if err != nil {
-		return store.Subscription{}, err
-	}
-	a, err := s.appIn(ctx, env, corgRef, appRef)
+	env, a, err := s.appAt(ctx, p, orgRef, envRef, corgRef, appRef, iam.Writer)
 	if err != nil {
 		return store.Subscription{}, err
 	}
@@ -432,11 +426,7 @@ func (s *Service) ListSubscriptions(ctx context.Context, p *iam.Principal, orgRe
 
 // Unsubscribe deletes a subscription of an app (Writer).
 func (s *Service) Unsubscribe(ctx context.Context, p *iam.Principal, orgRef, envRef, corgRef, appRef, id string) error {
-	_, env, err := s.catalog(ctx, p, orgRef, envRef, iam.Writer)
-	if err != nil {
-		return err
-	}
-	a, err := s.appIn(ctx, env, corgRef, appRef)
+	env, a, err := s.appAt(ctx, p, orgRef, envRef, corgRef, appRef, iam.Writer)
 	if err != nil {
 		return err
 	}
@@ -456,11 +446,7 @@ func (s *Service) Unsubscribe(ctx context.Context, p *iam.Principal, orgRef, env
 
 // Approve approves a pending subscription (Manager in the org).
 func (s *Service) Approve(ctx context.Context, p *iam.Principal, orgRef, envRef, corgRef, appRef, id string) (store.Subscription, error) {
-	_, env, err := s.catalog(ctx, p, orgRef, envRef, iam.Manager)
-	if err != nil {
-		return store.Subscription{}, err
-	}
-	a, err := s.appIn(ctx, env, corgRef, appRef)
+	env, a, err := s.appAt(ctx, p, orgRef, envRef, corgRef, appRef, iam.Manager)
 	if err != nil {
 		return store.Subscription{}, err
 	}
