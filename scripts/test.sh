@@ -2,8 +2,10 @@
 # Runs every test of the project: formatting, vet, and the whole suite under the
 # race detector. This is `make test`, which CI runs on a clean clone.
 #
-# Later suites need servers (PostgreSQL, Redis, Chromium); this script is where
-# they are installed and started on loopback, and stopped again on exit.
+# The PostgreSQL and Redis suites need servers: this script installs them from
+# Debian's packages when missing (as root), starts throwaway instances on
+# loopback ports (scripts/services.sh), and stops them on exit. With
+# GATEHOUSE_TEST_REQUIRE_SERVICES set, a test that cannot reach them fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +17,11 @@ fi
 
 echo "== go vet"
 go vet ./...
+
+echo "== services"
+svc=$(mktemp -d)
+trap 'scripts/services.sh stop "$svc"' EXIT
+eval "$(scripts/services.sh start "$svc")"
 
 echo "== go test -race"
 # Every package runs under -race; none is excluded.

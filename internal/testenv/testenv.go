@@ -1,0 +1,255 @@
+// Package testenv gives tests the servers that scripts/services.sh started
+// (PostgreSQL, Redis) and starts private ones for fault tests. It is only
+// imported by tests.
+//
+// When GATEHOUSE_TEST_REQUIRE_SERVICES is set (the test command sets it), a
+// test that needs a server which is not there FAILS; otherwise it is skipped
+// with a message saying how to run it. It never skips silently in CI.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Environment variables set by scripts/services.sh.
+const (
+	EnvPostgres = "GATEHOUSE_TEST_POSTGRES"         // admin URL of a running server
+	EnvRedis    = "GATEHOUSE_TEST_REDIS"            // URL of a running server
+	EnvPGBin    = "GATEHOUSE_TEST_PGBIN"            // directory of initdb, pg_ctl, postgres
+	EnvRedisBin = "GATEHOUSE_TEST_REDIS_SERVER"     // path of redis-server
+	EnvRequire  = "GATEHOUSE_TEST_REQUIRE_SERVICES" // set: missing servers fail tests
+)
+
+// need returns the variable's value, or fails (required) or skips the test.
+func need(t testing.TB, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v != "" {
+		return v
+	}
+	msg := fmt.Sprintf("%s is not set: this test needs the servers that `make test` starts (scripts/services.sh)", name)
+	if os.Getenv(EnvRequire) != "" {
+		t.Fatal(msg)
+	}
+	t.Skip("SKIPPED: " + msg)
+	return ""
+}
+
+func randomName(prefix string) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// PostgresURL creates a fresh database on the shared server and returns its
+// URL; the database is dropped when the test ends.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	admin := need(t, EnvPostgres)
+	return createDatabase(t, admin)
+}
+
+func createDatabase(t testing.TB, admin string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatalf("testenv: connect to PostgreSQL: %v", err)
+	}
+	defer conn.Close(ctx)
+	name := randomName("gh_")
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("testenv: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if c, err := pgx.Connect(ctx, admin); err == nil {
+			_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			c.Close(ctx)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatalf("testenv: %s: %v", EnvPostgres, err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// RedisURL returns the shared Redis server's URL. Tests keep apart by key
+// prefix (each limiter suite run uses its own).
+func RedisURL(t testing.TB) string {
+	t.Helper()
+	return need(t, EnvRedis)
+}
+
+// FreePort returns a loopback port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// Postgres is a private PostgreSQL server a test can stop and start.
+type Postgres struct {
+	t    testing.TB
+	bin  string
+	data string
+	port int
+}
+
+// StartPostgres initialises and starts a private server in a temporary
+// directory; it is stopped when the test ends. As root it runs as the
+// postgres system user (PostgreSQL refuses root).
+func StartPostgres(t testing.TB) *Postgres {
+	t.Helper()
+	bin := need(t, EnvPGBin)
+	base, err := os.MkdirTemp("", "gh-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(base, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	p := &Postgres{t: t, bin: bin, data: filepath.Join(base, "data"), port: FreePort(t)}
+	if os.Geteuid() == 0 {
+		pg, err := user.Lookup("postgres")
+		if err != nil {
+			t.Fatalf("testenv: the postgres system user is missing: %v", err)
+		}
+		uid, _ := strconv.Atoi(pg.Uid)
+		gid, _ := strconv.Atoi(pg.Gid)
+		sock := filepath.Join(base, "sock")
+		if err := os.Mkdir(sock, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		_ = os.Chown(sock, uid, gid)
+		_ = os.Chown(base, uid, gid)
+	}
+	t.Cleanup(func() {
+		_ = p.run("pg_ctl", "-D", p.data, "-m", "immediate", "-w", "stop")
+		os.RemoveAll(base)
+	})
+	if err := p.run("initdb", "-D", p.data, "-U", "gatehouse", "--auth=trust", "-E", "UTF8", "--no-locale"); err != nil {
+		t.Fatalf("testenv: initdb: %v", err)
+	}
+	p.Start()
+	return p
+}
+
+func (p *Postgres) run(name string, args ...string) error {
+	path := filepath.Join(p.bin, name)
+	var cmd *exec.Cmd
+	if os.Geteuid() == 0 {
+		cmd = exec.Command("runuser", append([]string{"-u", "postgres", "--", path}, args...)...)
+	} else {
+		cmd = exec.Command(path, args...)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %v: %w: %s", name, args, err, out)
+	}
+	return nil
+}
+
+// URL is the admin URL of the server's postgres database.
+func (p *Postgres) URL() string {
+	return fmt.Sprintf("postgres://gatehouse@127.0.0.1:%d/postgres?sslmode=disable", p.port)
+}
+
+// NewDatabase creates a database on this server and returns its URL.
+func (p *Postgres) NewDatabase() string { return createDatabase(p.t, p.URL()) }
+
+// Start starts (or restarts) the server and waits until it accepts connections.
+func (p *Postgres) Start() {
+	p.t.Helper()
+	sock := filepath.Join(filepath.Dir(p.data), "sock")
+	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c max_connections=200", p.port, sock)
+	if err := p.run("pg_ctl", "-D", p.data, "-l", filepath.Join(filepath.Dir(p.data), "server.log"), "-o", opts, "-w", "-t", "60", "start"); err != nil {
+		p.t.Fatalf("testenv: start PostgreSQL: %v", err)
+	}
+}
+
+// Stop stops the server at once (like a crash or a network cut for clients).
+func (p *Postgres) Stop() {
+	p.t.Helper()
+	if err := p.run("pg_ctl", "-D", p.data, "-m", "immediate", "-w", "stop"); err != nil {
+		p.t.Fatalf("testenv: stop PostgreSQL: %v", err)
+	}
+}
+
+// Redis is a private Redis server a test can stop and start.
+type Redis struct {
+	t    testing.TB
+	bin  string
+	dir  string
+	port int
+	cmd  *exec.Cmd
+}
+
+// StartRedis starts a private Redis on a free loopback port; stopped when the test ends.
+func StartRedis(t testing.TB) *Redis {
+	t.Helper()
+	r := &Redis{t: t, bin: need(t, EnvRedisBin), dir: t.TempDir(), port: FreePort(t)}
+	t.Cleanup(r.stop)
+	r.Start()
+	return r
+}
+
+// URL is the server's URL.
+func (r *Redis) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
+
+// Start starts the server and waits until it accepts connections.
+func (r *Redis) Start() {
+	r.t.Helper()
+	r.cmd = exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", r.dir)
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatalf("testenv: start Redis: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", r.port))
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("testenv: Redis did not start: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond) // waiting for a child process to listen; nothing to synchronise on
+	}
+}
+
+// Stop kills the server.
+func (r *Redis) Stop() {
+	r.t.Helper()
+	r.stop()
+}
+
+func (r *Redis) stop() {
+	if r.cmd != nil && r.cmd.Process != nil {
+		_ = r.cmd.Process.Kill()
+		_, _ = r.cmd.Process.Wait()
+		r.cmd = nil
+	}
+}
