@@ -647,6 +647,17 @@ const (
 	ChangeConsumer   = "consumer"    // Key: the consumer org, app or subscription id, or the credential's client id
 )
 
+// Notifier is implemented by backends shared by several nodes that can wake
+// change-log readers as soon as a change commits (PostgreSQL LISTEN/NOTIFY).
+// Readers still poll as a safety net: a notification may be lost.
+type Notifier interface {
+	// Changed returns a channel that receives a value after changes commit on
+	// any node, and after the listening connection was re-established (when
+	// notifications may have been missed). Values are coalesced: one pending
+	// value stands for any number of changes.
+	Changed() <-chan struct{}
+}
+
 // Change is one entry of the change log.
 type Change struct {
 	Seq  int64 // strictly increasing
