@@ -22,7 +22,7 @@ type Result struct {
 // Limiter counts calls against named limits in fixed windows aligned to the
 // Unix epoch (a window of w starts at multiples of w), so every node of a
 // cluster agrees on window edges. Implementations: Memory (one node) now,
-// Redis (cluster) later; both pass ratelimittest.
+// Redis (cluster mode); both pass ratelimittest.
 //
 // Every call is counted, refused ones too, so a client that keeps calling
 // over the limit stays refused until the window ends. Counters are kept per
