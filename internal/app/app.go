@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
 
 	"gatehouse/internal/analytics"
 	"gatehouse/internal/apim"
@@ -28,6 +29,7 @@ import (
 	"gatehouse/internal/iam"
 	"gatehouse/internal/ratelimit"
 	"gatehouse/internal/store"
+	"gatehouse/internal/store/postgres"
 	"gatehouse/internal/store/sqlite"
 	"gatehouse/internal/token"
 )
@@ -36,7 +38,9 @@ import (
 type Options struct {
 	Now       func() time.Time // default time.Now
 	LogOutput io.Writer        // default os.Stderr
-	// WatchInterval is how often the change log is polled (default 1s).
+	// WatchInterval is how often the change log is polled (default 1s, or
+	// 500ms on PostgreSQL, where notifications wake the reader at once and
+	// polling is only the safety net).
 	WatchInterval time.Duration
 }
 
@@ -51,7 +55,8 @@ type App struct {
 	apim     *apim.Service
 	audit    *audit.Log
 	gateway  *gateway.Gateway
-	limiter  *ratelimit.Memory
+	limiter  *ratelimit.Memory // this node's counters (all of them without Redis; the fallback with it)
+	redis    *redis.Client
 	events   *analytics.Writer
 	mgmt     *http.Server
 	gw       *http.Server
@@ -89,7 +94,7 @@ func openCore(ctx context.Context, cfg config.Config, opts Options) (*core, erro
 	if err != nil {
 		return nil, fmt.Errorf("master key: %w", err)
 	}
-	st, err := sqlite.Open(ctx, cfg.SQLitePath(), sqlite.Options{Now: opts.Now})
+	st, err := openStore(ctx, cfg, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -106,6 +111,15 @@ func openCore(ctx context.Context, cfg config.Config, opts Options) (*core, erro
 		log.Info("bootstrap: created the account, user admin and an Administrator API key", "file", cfg.BootstrapFile)
 	}
 	return &core{log: log, store: st, sealer: sealer, bootstrapped: made}, nil
+}
+
+// openStore opens the configured backend: SQLite (embedded) or PostgreSQL
+// (cluster mode).
+func openStore(ctx context.Context, cfg config.Config, opts Options) (store.Store, error) {
+	if cfg.Postgres() {
+		return postgres.Open(ctx, cfg.Database, postgres.Options{Now: opts.Now})
+	}
+	return sqlite.Open(ctx, cfg.SQLitePath(), sqlite.Options{Now: opts.Now})
 }
 
 const metaMasterKey = "master_key_fingerprint"
@@ -189,6 +203,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	}
 	if opts.WatchInterval <= 0 {
 		opts.WatchInterval = time.Second
+		if cfg.Postgres() {
+			opts.WatchInterval = 500 * time.Millisecond
+		}
 	}
 	c, err := openCore(ctx, cfg, opts)
 	if err != nil {
@@ -238,12 +255,30 @@ func (a *App) build(ctx context.Context, c *core) error {
 	}
 
 	a.audit = audit.New(a.store, a.opts.Now, a.log)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.limiter = ratelimit.NewMemory(a.opts.Now)
+	var limiter ratelimit.Limiter = a.limiter
+	if a.cfg.Redis != "" {
+		ro, err := redis.ParseURL(a.cfg.Redis)
+		if err != nil {
+			return fmt.Errorf("--redis: %w", err)
+		}
+		a.redis = redis.NewClient(ro)
+		fallbacks := prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gatehouse_ratelimit_redis_fallbacks_total",
+			Help: "Times Redis was unreachable and the gateway fell back to per-node rate limits.",
+		})
+		reg.MustRegister(fallbacks)
+		limiter = ratelimit.NewRedis(a.redis, ratelimit.RedisOptions{
+			Now: a.opts.Now, Fallback: a.limiter, Logger: a.log, OnFallback: fallbacks.Inc,
+		})
+	}
 	a.events = analytics.NewWriter(a.store, a.log)
 	accountID := a.iam.AccountID()
 	a.gateway = gateway.New(gateway.Config{
 		State:     func(ctx context.Context) (store.GatewayState, error) { return a.store.GatewayState(ctx, accountID) },
-		AccountID: accountID, Limiter: a.limiter, Events: a.events, Now: a.opts.Now, Logger: a.log,
+		AccountID: accountID, Limiter: limiter, Events: a.events, Now: a.opts.Now, Logger: a.log,
 	})
 	if err := a.gateway.Load(ctx); err != nil {
 		return err
@@ -258,8 +293,6 @@ func (a *App) build(ctx context.Context, c *core) error {
 		},
 	})
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api := httpapi.New(httpapi.Config{
 		IAM: a.iam, APIM: a.apim, Audit: a.audit, AuditStore: a.store,
 		Throttle: iam.NewThrottle(a.cfg.TokenFailureLimit, a.cfg.TokenFailureWindow, a.opts.Now),
@@ -370,6 +403,9 @@ func (a *App) Close() error {
 	}
 	if a.events != nil {
 		a.events.Close()
+	}
+	if a.redis != nil {
+		a.redis.Close()
 	}
 	if a.iam != nil {
 		err = a.iam.FlushActivity(ctx)

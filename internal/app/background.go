@@ -34,7 +34,11 @@ func (a *App) startBackground(ctx context.Context) {
 	if !synced {
 		a.log.Warn("change log: start position unknown; caches will be dropped once the store answers", "err", err)
 	}
-	a.every(ctx, a.opts.WatchInterval, "follow change log", func(ctx context.Context) error {
+	var wake <-chan struct{}
+	if n, ok := a.store.(store.Notifier); ok {
+		wake = n.Changed()
+	}
+	a.watch(ctx, a.opts.WatchInterval, wake, "follow change log", func(ctx context.Context) error {
 		var err error
 		if !synced {
 			// Changes made meanwhile cannot be listed: start afresh from now.
@@ -85,6 +89,11 @@ func (a *App) applyChanges(ctx context.Context, seq int64) (int64, error) {
 
 // every runs fn every interval until ctx ends, logging failures.
 func (a *App) every(ctx context.Context, interval time.Duration, what string, fn func(context.Context) error) {
+	a.watch(ctx, interval, nil, what, fn)
+}
+
+// watch runs fn every interval, and also whenever wake fires, until ctx ends.
+func (a *App) watch(ctx context.Context, interval time.Duration, wake <-chan struct{}, what string, fn func(context.Context) error) {
 	a.bgDone.Add(1)
 	go func() {
 		defer a.bgDone.Done()
@@ -95,9 +104,10 @@ func (a *App) every(ctx context.Context, interval time.Duration, what string, fn
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if err := fn(ctx); err != nil && ctx.Err() == nil {
-					a.log.Warn(what+" failed", "err", err)
-				}
+			case <-wake:
+			}
+			if err := fn(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn(what+" failed", "err", err)
 			}
 		}
 	}()

@@ -75,8 +75,8 @@ func TestExitCodes(t *testing.T) {
 			},
 			code: 2, want: []string{"--log-format", "--signing-alg", "--tls-cert"},
 		},
-		{name: "usage/postgres-not-supported-yet", args: func(t *testing.T) []string { return serveArgs(t, "--database", "postgres://x") }, code: 2, want: []string{"--database", "not supported yet"}},
-		{name: "usage/redis-not-supported-yet", args: func(t *testing.T) []string { return serveArgs(t, "--redis", "redis://x") }, code: 2, want: []string{"--redis", "not supported yet"}},
+		{name: "usage/postgres-url-without-host", args: func(t *testing.T) []string { return serveArgs(t, "--database", "postgres:///x") }, code: 2, want: []string{"--database"}},
+		{name: "usage/redis-url-wrong-scheme", args: func(t *testing.T) []string { return serveArgs(t, "--redis", "memcache://x") }, code: 2, want: []string{"--redis"}},
 		{
 			name: "no/init-where-data-is-a-file",
 			args: func(t *testing.T) []string {

@@ -150,12 +150,16 @@ func (c *Config) Validate() error {
 			bad("--database %q: want sqlite://PATH", c.Database)
 		}
 	case "postgres", "postgresql":
-		bad("--database: PostgreSQL (cluster mode) is not supported yet in this version; use sqlite://PATH")
+		if u, err := url.Parse(c.Database); err != nil || u.Host == "" {
+			bad("--database %q: want postgres://USER:PASSWORD@HOST:PORT/DATABASE", redactURL(c.Database))
+		}
 	default:
 		bad("--database %q: want sqlite://PATH or postgres://…", redactURL(c.Database))
 	}
 	if c.Redis != "" {
-		bad("--redis: Redis (cluster mode) is not supported yet in this version; leave it empty")
+		if u, err := url.Parse(c.Redis); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			bad("--redis %q: want redis://[:PASSWORD@]HOST:PORT/DB (or rediss:// for TLS)", redactURL(c.Redis))
+		}
 	}
 	if c.Issuer != "" {
 		if u, err := url.Parse(c.Issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
@@ -210,6 +214,11 @@ func (c *Config) Validate() error {
 
 // SetTrustedProxies sets the raw --trusted-proxies value (for programmatic use; Validate parses it).
 func (c *Config) SetTrustedProxies(s string) { c.trustedProxies = s }
+
+// Postgres reports whether the database is PostgreSQL (cluster mode).
+func (c *Config) Postgres() bool {
+	return strings.HasPrefix(c.Database, "postgres://") || strings.HasPrefix(c.Database, "postgresql://")
+}
 
 // SQLitePath is the file path of a sqlite:// database URL.
 func (c *Config) SQLitePath() string {

@@ -290,7 +290,7 @@ func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
 	c.GatewayAddr = "127.0.0.1:99999"
 	c.DataDir = ""
 	c.Database = "mysql://db"
-	c.Redis = "redis://cache:6379"
+	c.Redis = "cache:6379" // no scheme
 	c.Issuer = "ftp://issuer"
 	c.TokenTTL = 48 * time.Hour
 	c.SigningAlg = "HS256"
@@ -328,9 +328,12 @@ func TestValidate(t *testing.T) {
 		{name: "ok/defaults", change: func(*config.Config) {}},
 
 		// cluster mode is not there yet: say so, not "bad URL"
-		{name: "fail/postgres-not-supported-yet", change: func(c *config.Config) { c.Database = "postgres://gh:s3cret@db/gh" }, want: "not supported yet", not: "s3cret"},
-		{name: "fail/postgresql-not-supported-yet", change: func(c *config.Config) { c.Database = "postgresql://db/gh" }, want: "not supported yet"},
-		{name: "fail/redis-not-supported-yet", change: func(c *config.Config) { c.Redis = "redis://cache:6379" }, want: "--redis: Redis (cluster mode) is not supported yet"},
+		{name: "ok/postgres", change: func(c *config.Config) { c.Database = "postgres://gh:s3cret@db/gh" }},
+		{name: "ok/postgresql", change: func(c *config.Config) { c.Database = "postgresql://db/gh" }},
+		{name: "ok/redis", change: func(c *config.Config) { c.Redis = "redis://cache:6379/0" }},
+		{name: "fail/postgres-without-host", change: func(c *config.Config) { c.Database = "postgres:///gh" }, want: "--database"},
+		{name: "fail/redis-without-host", change: func(c *config.Config) { c.Redis = "redis:///0" }, want: "--redis"},
+		{name: "fail/redis-wrong-scheme", change: func(c *config.Config) { c.Redis = "http://:s3cret@cache:6379" }, want: "--redis", not: "s3cret"},
 		{name: "fail/unknown-database-scheme", change: func(c *config.Config) { c.Database = "mysql://root:hunter22@db/gh" }, want: "--database", not: "hunter22"},
 		{name: "fail/sqlite-without-path", change: func(c *config.Config) { c.Database = "sqlite://" }, want: "--database"},
 		{name: "ok/sqlite-path", change: func(c *config.Config) { c.Database = "sqlite:///var/lib/gatehouse/x.db" }},

@@ -86,6 +86,9 @@ func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(s.serveHTTP)
 }
 
+// requestTimeout bounds the work of one management or token request.
+const requestTimeout = 30 * time.Second
+
 type ctxKey int
 
 const ridKey ctxKey = iota
@@ -100,7 +103,10 @@ func requestID(r *http.Request) string {
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rid := s.ridBase + strconv.FormatUint(s.ridSeq.Add(1), 36)
-	r = r.WithContext(context.WithValue(r.Context(), ridKey, rid))
+	// No request outlives its timeout, whatever the store does.
+	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), ridKey, rid), requestTimeout)
+	defer cancel()
+	r = r.WithContext(ctx)
 	h := w.Header()
 	h.Set("X-Request-Id", rid)
 	h.Set("X-Content-Type-Options", "nosniff")

@@ -21,7 +21,7 @@ type Result struct {
 
 // Limiter counts calls against named limits in fixed windows aligned to the
 // Unix epoch (a window of w starts at multiples of w), so every node of a
-// cluster agrees on window edges. Implementations: Memory (one node) now,
+// cluster agrees on window edges. Implementations: Memory (one node) and
 // Redis (cluster mode); both pass ratelimittest.
 //
 // Every call is counted, refused ones too, so a client that keeps calling
