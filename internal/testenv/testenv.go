@@ -19,6 +19,8 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,33 +65,212 @@ func PostgresURL(t testing.TB) string {
 	return createDatabase(t, admin)
 }
 
+// PostgresURLWithOptions is PostgresURL for a database created with the
+// given options of CREATE DATABASE, such as a locale:
+// "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C'".
+func PostgresURLWithOptions(t testing.TB, options string) string {
+	t.Helper()
+	admin := need(t, EnvPostgres)
+	return newDatabase(t, admin, " "+options)
+}
+
 func createDatabase(t testing.TB, admin string) string {
 	t.Helper()
+	return newDatabase(t, admin, "")
+}
+
+// cloneDatabase creates a database on the server of admin, a copy of
+// template, and drops it when the test ends.
+func cloneDatabase(t testing.TB, admin, template string) string {
+	t.Helper()
+	return newDatabase(t, admin, " TEMPLATE "+template)
+}
+
+// newDatabase creates a database on the server of admin with the options
+// of CREATE DATABASE given, and drops it when the test ends.
+func newDatabase(t testing.TB, admin, options string) string {
+	t.Helper()
+	name := randomName("gh_")
+	if err := execAdmin(admin, "CREATE DATABASE "+name+options); err != nil {
+		t.Fatalf("testenv: create database: %v", err)
+	}
+	t.Cleanup(func() { _ = execAdmin(admin, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+	u, err := databaseURL(admin, name)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	return u
+}
+
+// execAdmin runs one statement on a connection of its own to admin.
+func execAdmin(admin, sql string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
-		t.Fatalf("testenv: connect to PostgreSQL: %v", err)
+		return fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
 	defer conn.Close(ctx)
-	name := randomName("gh_")
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("testenv: create database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if c, err := pgx.Connect(ctx, admin); err == nil {
-			_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			c.Close(ctx)
-		}
-	})
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+// databaseURL is admin with the database name replaced.
+func databaseURL(admin, name string) (string, error) {
 	u, err := url.Parse(admin)
 	if err != nil {
-		t.Fatalf("testenv: %s: %v", EnvPostgres, err)
+		return "", fmt.Errorf("%s: %w", EnvPostgres, err)
 	}
 	u.Path = "/" + name
-	return u.String()
+	return u.String(), nil
+}
+
+// PostgresTemplate is a database on the shared server that tests copy, so
+// that a suite needing many databases in the same prepared state (say,
+// migrated) pays for preparing it once. Declare one per package, get
+// databases with URL (the first call creates the template), and drop what
+// is left from TestMain with Drop.
+//
+// A copy (CREATE DATABASE … TEMPLATE) copies the whole system catalog and
+// takes about a third of a second. When the prepared state is tables with
+// no rows, ReuseEmptied makes URL hand out databases that earlier tests
+// used, emptied again, which takes milliseconds.
+type PostgresTemplate struct {
+	prepare func(ctx context.Context, url string) error
+	keep    []string // with reuse: the tables whose rows are part of the prepared state
+	reuse   bool
+
+	once  sync.Once
+	admin string
+	name  string
+	err   error
+
+	mu   sync.Mutex
+	free []string // emptied databases ready for the next test
+}
+
+// NewPostgresTemplate returns a template that prepare brings to its state;
+// prepare gets the URL of the empty template database and must close every
+// connection it opens before returning (PostgreSQL copies only a database
+// nobody is connected to).
+func NewPostgresTemplate(prepare func(ctx context.Context, url string) error) *PostgresTemplate {
+	return &PostgresTemplate{prepare: prepare}
+}
+
+// ReuseEmptied says that the prepared state is the schema with every table
+// of the public schema empty but those named in keep, so that a database a
+// test has finished with can be brought back to it by disconnecting what is
+// still connected and truncating the other tables (restarting their
+// identity columns, firing no triggers). URL then hands such databases out
+// before it makes new copies. It returns p.
+func (p *PostgresTemplate) ReuseEmptied(keep ...string) *PostgresTemplate {
+	p.reuse, p.keep = true, keep
+	return p
+}
+
+// URL returns the URL of a database in the template's prepared state on the
+// shared server, which no other test uses until this one ends: a fresh copy
+// of the template (which the first call creates and prepares) or, with
+// ReuseEmptied, one emptied after an earlier test. When the test ends, the
+// database is dropped, or emptied for the next test. Like PostgresURL, it
+// skips or fails the test when there is no server.
+func (p *PostgresTemplate) URL(t testing.TB) string {
+	t.Helper()
+	admin := need(t, EnvPostgres)
+	p.once.Do(func() {
+		p.admin, p.name = admin, randomName("gh_tpl_")
+		if p.err = execAdmin(admin, "CREATE DATABASE "+p.name); p.err != nil {
+			p.name = ""
+			return
+		}
+		u, err := databaseURL(admin, p.name)
+		if err != nil {
+			p.err = err
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		p.err = p.prepare(ctx, u)
+	})
+	if p.err != nil {
+		t.Fatalf("testenv: prepare template database: %v", p.err)
+	}
+	if !p.reuse {
+		return cloneDatabase(t, admin, p.name)
+	}
+
+	p.mu.Lock()
+	var name string
+	if n := len(p.free); n > 0 {
+		name, p.free = p.free[n-1], p.free[:n-1]
+	}
+	p.mu.Unlock()
+	if name == "" {
+		name = randomName("gh_")
+		if err := execAdmin(admin, "CREATE DATABASE "+name+" TEMPLATE "+p.name); err != nil {
+			t.Fatalf("testenv: create database: %v", err)
+		}
+	}
+	t.Cleanup(func() {
+		if err := p.empty(name); err != nil {
+			_ = execAdmin(admin, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			return
+		}
+		p.mu.Lock()
+		p.free = append(p.free, name)
+		p.mu.Unlock()
+	})
+	u, err := databaseURL(admin, name)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	return u
+}
+
+// empty brings a used database back to the prepared state (see
+// ReuseEmptied).
+func (p *PostgresTemplate) empty(name string) error {
+	u, err := databaseURL(p.admin, name)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	// Whatever the test left connected goes, with its locks and LISTENs.
+	if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid()`); err != nil {
+		return err
+	}
+	var tables []string
+	rows, err := conn.Query(ctx, `SELECT quote_ident(tablename) FROM pg_tables
+		WHERE schemaname = 'public' AND NOT tablename = ANY($1) ORDER BY tablename`, p.keep)
+	if err != nil {
+		return err
+	}
+	if tables, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil || len(tables) == 0 {
+		return err
+	}
+	// replica: triggers (such as an append-only guard) do not fire.
+	_, err = conn.Exec(ctx, `SET session_replication_role = replica; TRUNCATE `+strings.Join(tables, ", ")+` RESTART IDENTITY`)
+	return err
+}
+
+// Drop drops the template database and the emptied copies, if they were
+// created. Call it from TestMain after m.Run.
+func (p *PostgresTemplate) Drop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, name := range append(p.free, p.name) {
+		if name != "" {
+			_ = execAdmin(p.admin, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		}
+	}
+	p.free = nil
 }
 
 // RedisURL returns the shared Redis server's URL. Tests keep apart by key
