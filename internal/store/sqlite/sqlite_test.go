@@ -21,6 +21,19 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// Several processes may open one SQLite file (serve and init at once): the
+// cross-node subtests hold for it too.
+func TestShared(t *testing.T) {
+	storetest.RunSharedTests(t, func(t *testing.T, n int) []store.Store {
+		path := filepath.Join(t.TempDir(), "shared.db")
+		out := make([]store.Store, n)
+		for i := range out {
+			out[i] = open(t, path, sqlite.Options{})
+		}
+		return out
+	})
+}
+
 // open opens path and closes it when the test ends.
 func open(t *testing.T, path string, opts sqlite.Options) *sqlite.Store {
 	t.Helper()
