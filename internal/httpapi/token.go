@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"mime"
@@ -45,7 +46,7 @@ func (s *Server) handleV5Token(w http.ResponseWriter, r *http.Request) {
 		s.writeTokenError(w, r, "v5", terr)
 		return
 	}
-	t, ok := s.exchange(w, r, "v5", req)
+	t, ok := s.exchange(w, r, "v5", func(ctx context.Context) (iam.IssuedToken, error) { return s.iam.Exchange(ctx, req) })
 	if !ok {
 		return
 	}
@@ -55,11 +56,23 @@ func (s *Server) handleV5Token(w http.ResponseWriter, r *http.Request) {
 // handleIAMToken is IBM IAM's POST /identity/token (SPEC §3.2).
 func (s *Server) handleIAMToken(w http.ResponseWriter, r *http.Request) {
 	req, terr := s.tokenRequest(w, r)
+	var run func(ctx context.Context) (iam.IssuedToken, error)
 	if terr == nil {
 		switch gt := r.PostForm.Get("grant_type"); gt {
 		case "":
 			terr = iam.ErrMissing("grant_type")
 		case iam.GrantTypeAPIKey:
+			run = func(ctx context.Context) (iam.IssuedToken, error) { return s.iam.Exchange(ctx, req) }
+		case iam.GrantTypePassword:
+			// A local user's password, from the form body only (never the URL).
+			user, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
+			switch {
+			case user == "":
+				terr = iam.ErrMissing("username")
+			case pw == "":
+				terr = iam.ErrMissing("password")
+			}
+			run = func(ctx context.Context) (iam.IssuedToken, error) { return s.iam.SignInWithPassword(ctx, user, pw) }
 		default:
 			terr = errTokenGrant
 		}
@@ -68,7 +81,7 @@ func (s *Server) handleIAMToken(w http.ResponseWriter, r *http.Request) {
 		s.writeTokenError(w, r, "iam", terr)
 		return
 	}
-	t, ok := s.exchange(w, r, "iam", req)
+	t, ok := s.exchange(w, r, "iam", run)
 	if !ok {
 		return
 	}
@@ -119,12 +132,12 @@ func (s *Server) tokenRequest(w http.ResponseWriter, r *http.Request) (iam.Excha
 
 // exchange runs the exchange, records it in the audit log (without the key),
 // counts failures against the client address, and writes the error if it fails.
-func (s *Server) exchange(w http.ResponseWriter, r *http.Request, endpoint string, req iam.ExchangeRequest) (iam.IssuedToken, bool) {
+func (s *Server) exchange(w http.ResponseWriter, r *http.Request, endpoint string, run func(context.Context) (iam.IssuedToken, error)) (iam.IssuedToken, bool) {
 	ip := s.clientIP(r)
 	entry := audit.Entry{
 		AccountID: s.iam.AccountID(), Action: "token.exchange", RequestID: requestID(r), SourceIP: ip.String(),
 	}
-	t, err := s.iam.Exchange(r.Context(), req)
+	t, err := run(r.Context())
 	if err == nil {
 		s.metrics.exchanges.WithLabelValues(endpoint, "success").Inc()
 		entry.ActorIAMID, entry.ActorAPIKeyID, entry.Target = t.IAMID, t.APIKeyID, t.APIKeyID
@@ -140,7 +153,7 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, endpoint strin
 		}
 		s.log.LogAttrs(r.Context(), slog.LevelError, "token exchange failed", slog.String("request_id", requestID(r)), slog.Any("err", err))
 	}
-	if terr == iam.ErrBadKey {
+	if terr == iam.ErrBadKey || terr == iam.ErrBadCredentials {
 		s.throttle.Fail(ip)
 	}
 	entry.Outcome, entry.Message = audit.Failure, endpoint+" "+terr.Code
@@ -150,7 +163,7 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, endpoint strin
 }
 
 func (s *Server) writeTokenError(w http.ResponseWriter, r *http.Request, endpoint string, e *iam.TokenError) {
-	outcome := map[string]string{"BXNIM0415E": "bad_key", "BXNIM0440E": "throttled", "BXNIM0503E": "unavailable", "BXNIM0500E": "error"}[e.Code]
+	outcome := map[string]string{"BXNIM0415E": "bad_key", "BXNIM0602E": "bad_password", "BXNIM0440E": "throttled", "BXNIM0503E": "unavailable", "BXNIM0500E": "error"}[e.Code]
 	if outcome == "" {
 		outcome = "bad_request"
 	}

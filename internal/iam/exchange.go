@@ -2,6 +2,7 @@ package iam
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"net/http"
 	"strconv"
@@ -13,8 +14,11 @@ import (
 	"gatehouse/internal/token"
 )
 
-// GrantTypeAPIKey is IBM IAM's grant type for exchanging an API key.
-const GrantTypeAPIKey = "urn:ibm:params:oauth:grant-type:apikey"
+// Grant types of the tokens this service issues.
+const (
+	GrantTypeAPIKey   = "urn:ibm:params:oauth:grant-type:apikey" // IBM IAM's API-key exchange
+	GrantTypePassword = "password"                               // a local user's console sign-in
+)
 
 // TokenError is a token-service error in IBM IAM's shape (SPEC §3.3).
 type TokenError struct {
@@ -104,17 +108,27 @@ func (s *Service) Exchange(ctx context.Context, req ExchangeRequest) (IssuedToke
 		}
 	}
 
+	t, err := s.issue(id, k.ID, GrantTypeAPIKey, role, now, ttl)
+	if err != nil {
+		return IssuedToken{}, err
+	}
+	s.activity.record(k.ID, now)
+	return t, nil
+}
+
+// issue signs a token for id.
+func (s *Service) issue(id *identity, keyID, grant string, role Role, now time.Time, ttl time.Duration) (IssuedToken, error) {
 	c := token.Claims{
 		Issuer:    s.issuer,
 		Subject:   id.IAMID,
 		IAMID:     id.IAMID,
 		SubType:   id.SubType,
 		Account:   token.Account{BSS: s.accountID},
-		APIKeyID:  k.ID,
+		APIKeyID:  keyID,
 		IssuedAt:  now.Unix(),
 		ExpiresAt: now.Add(ttl).Unix(),
 		ID:        uuid.NewString(),
-		GrantType: GrantTypeAPIKey,
+		GrantType: grant,
 		Scope:     "ibm openid",
 	}
 	if id.SubType == SubTypeUser {
@@ -127,6 +141,38 @@ func (s *Service) Exchange(ctx context.Context, req ExchangeRequest) (IssuedToke
 	if err != nil {
 		return IssuedToken{}, err
 	}
-	s.activity.record(k.ID, now)
-	return IssuedToken{Token: signed, ExpiresIn: int64(ttl / time.Second), Expiration: c.ExpiresAt, APIKeyID: k.ID, IAMID: k.IAMID}, nil
+	return IssuedToken{Token: signed, ExpiresIn: int64(ttl / time.Second), Expiration: c.ExpiresAt, APIKeyID: keyID, IAMID: id.IAMID}, nil
+}
+
+// ErrBadCredentials answers every failed password sign-in alike.
+var ErrBadCredentials = &TokenError{http.StatusBadRequest, "BXNIM0602E", "The username or password is not correct"}
+
+// dummyHash is checked against when the user does not exist, so a sign-in
+// takes as long for an unknown user as for a wrong password.
+var dummyHash, _ = HashPassword("gatehouse-dummy-password", rand.Reader)
+
+// SignInWithPassword signs a local user in with their password (the console's
+// sign-in) and returns a token with grant type "password" and no API key: it
+// works while the user exists, is enabled and has some access. Every failure
+// is ErrBadCredentials, in about the same time.
+func (s *Service) SignInWithPassword(ctx context.Context, username, password string) (IssuedToken, error) {
+	u, err := s.store.GetUserByUsername(ctx, s.accountID, username)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.PasswordHash == "") {
+		_, _ = CheckPassword(dummyHash, password)
+		return IssuedToken{}, ErrBadCredentials
+	}
+	if err != nil {
+		return IssuedToken{}, err
+	}
+	if ok, err := CheckPassword(u.PasswordHash, password); err != nil || !ok {
+		return IssuedToken{}, ErrBadCredentials
+	}
+	id, err := s.idents.Get(ctx, u.IAMID, s.loadIdentity)
+	if err != nil {
+		return IssuedToken{}, err
+	}
+	if id == nil || id.Disabled || id.maxRole() == NoRole {
+		return IssuedToken{}, ErrBadCredentials
+	}
+	return s.issue(id, "", GrantTypePassword, NoRole, s.now(), s.ttl)
 }

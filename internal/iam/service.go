@@ -116,12 +116,19 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, err
 	if claims.Account.BSS != s.accountID {
 		return nil, revoked("token of another account")
 	}
-	k, err := s.keys.Get(ctx, claims.APIKeyID, s.loadKeyState)
-	if err != nil {
-		return nil, err
-	}
-	if k == nil || k.IAMID != claims.IAMID || !k.usable(s.now()) {
-		return nil, revoked("api key deleted, disabled or expired")
+	// A token from an API key lives only as long as the key is usable; a
+	// password sign-in token (no key) only as long as its user.
+	k := &keyState{}
+	if claims.APIKeyID != "" || claims.GrantType != GrantTypePassword {
+		var err error
+		if k, err = s.keys.Get(ctx, claims.APIKeyID, s.loadKeyState); err != nil {
+			return nil, err
+		}
+		if k == nil || k.IAMID != claims.IAMID || !k.usable(s.now()) {
+			return nil, revoked("api key deleted, disabled or expired")
+		}
+	} else if subTypeOf(claims.IAMID) != SubTypeUser {
+		return nil, revoked("password token of a non-user")
 	}
 	id, err := s.idents.Get(ctx, claims.IAMID, s.loadIdentity)
 	if err != nil {

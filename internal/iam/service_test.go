@@ -240,3 +240,41 @@ func BenchmarkEffectiveOrgRole(b *testing.B) {
 		b.Fatalf("role %v", r)
 	}
 }
+
+// A user signs in with a password: the token works like a key's, and stops
+// working when the user is disabled; failures all look alike.
+func TestSignInWithPassword(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	admin := e.principal(t, e.admin, "")
+	u, err := e.svc.CreateUser(ctx, admin, iam.UserInput{Username: "ada", Password: "correct horse battery"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, try := range map[string][2]string{
+		"no access yet":  {"ada", "correct horse battery"},
+		"wrong password": {"ada", "wrong horse battery"},
+		"unknown user":   {"bob", "correct horse battery"},
+	} {
+		if _, err := e.svc.SignInWithPassword(ctx, try[0], try[1]); err != iam.ErrBadCredentials {
+			t.Errorf("%s: %v, want ErrBadCredentials", name, err)
+		}
+	}
+	if _, err := e.svc.CreatePolicy(ctx, admin, iam.PolicyInput{Subject: u.IAMID, Role: "Writer"}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := e.svc.SignInWithPassword(ctx, "ada", "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.svc.Authenticate(ctx, tok.Token)
+	if err != nil || p.IAMID() != u.IAMID || p.APIKeyID != "" || p.AccountRole() != iam.Writer {
+		t.Fatalf("Authenticate(password token) = %+v, %v", p, err)
+	}
+	disabled := true
+	if _, err := e.svc.PatchUser(ctx, admin, u.ID, iam.UserPatch{Disabled: &disabled}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.Authenticate(ctx, tok.Token)
+	wantCode(t, "a password token after its user was disabled", err, errs.InvalidToken)
+}
