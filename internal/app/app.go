@@ -24,6 +24,7 @@ import (
 	"gatehouse/internal/apim"
 	"gatehouse/internal/audit"
 	"gatehouse/internal/config"
+	"gatehouse/internal/console"
 	"gatehouse/internal/gateway"
 	"gatehouse/internal/httpapi"
 	"gatehouse/internal/iam"
@@ -293,14 +294,23 @@ func (a *App) build(ctx context.Context, c *core) error {
 		},
 	})
 
+	// The console calls the management API in-process (same rules, same
+	// audit); the API handler exists only once the server is built.
+	var apiHandler http.Handler
+	con := console.New(console.Config{
+		API:    http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { apiHandler.ServeHTTP(w, r) }),
+		Secure: tlsCfg != nil,
+	})
 	api := httpapi.New(httpapi.Config{
-		IAM: a.iam, APIM: a.apim, Audit: a.audit, AuditStore: a.store,
+		Console: con,
+		IAM:     a.iam, APIM: a.apim, Audit: a.audit, AuditStore: a.store,
 		Throttle: iam.NewThrottle(a.cfg.TokenFailureLimit, a.cfg.TokenFailureWindow, a.opts.Now),
 		Events:   a.store, Now: a.opts.Now,
 		Keyring: a.keyring, Ready: a.store.Ping, Issuer: a.issuer, Logger: a.log,
 		Metrics: httpapi.NewMetrics(reg), Gatherer: reg, TrustedProxies: a.cfg.TrustedProxies,
 	})
-	a.mgmt = newHTTPServer(api.Handler(), a.log)
+	apiHandler = api.Handler()
+	a.mgmt = newHTTPServer(apiHandler, a.log)
 	a.gw = newHTTPServer(a.gateway, a.log)
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"gatehouse/api"
 	"gatehouse/internal/apim"
 	"gatehouse/internal/audit"
 	"gatehouse/internal/iam"
@@ -31,6 +32,8 @@ type Config struct {
 	AuditStore     store.AuditStore
 	Throttle       *iam.Throttle // brute-force protection of the token endpoints
 	Events         store.EventStore
+	// Console, when set, is mounted at /console/.
+	Console http.Handler
 	Now            func() time.Time
 	Keyring        *token.Keyring
 	Ready          func(ctx context.Context) error // nil error: ready to serve
@@ -49,6 +52,7 @@ type Server struct {
 	auditStore store.AuditStore
 	throttle   *iam.Throttle
 	events     store.EventStore
+	console    http.Handler
 	now        func() time.Time
 	keyring    *token.Keyring
 	ready      func(ctx context.Context) error
@@ -70,7 +74,7 @@ func New(cfg Config) *Server {
 		cfg.Now = time.Now
 	}
 	s := &Server{
-		iam: cfg.IAM, apim: cfg.APIM, audit: cfg.Audit, auditStore: cfg.AuditStore, throttle: cfg.Throttle, events: cfg.Events, now: cfg.Now, keyring: cfg.Keyring, ready: cfg.Ready, issuer: cfg.Issuer,
+		iam: cfg.IAM, apim: cfg.APIM, audit: cfg.Audit, auditStore: cfg.AuditStore, throttle: cfg.Throttle, events: cfg.Events, now: cfg.Now, console: cfg.Console, keyring: cfg.Keyring, ready: cfg.Ready, issuer: cfg.Issuer,
 		log: cfg.Logger, metrics: cfg.Metrics, gatherer: cfg.Gatherer, proxies: cfg.TrustedProxies,
 		mux: http.NewServeMux(), ridBase: hex.EncodeToString(b[:]) + "-",
 	}
@@ -297,6 +301,23 @@ func (s *Server) mountPublic() {
 	})
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
+	s.mux.HandleFunc("GET /openapi.json", s.handleOpenAPI)
+	if s.console != nil {
+		s.mux.Handle("/console/", s.console)
+		s.mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
+	}
+}
+
+// handleOpenAPI serves the management API's contract.
+func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	doc, err := api.JSON()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Write(doc)
 }
 
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
