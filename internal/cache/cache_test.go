@@ -1,9 +1,11 @@
 package cache
 
 import (
+	"fmt"
 	"context"
 	"errors"
 	"testing"
+	"time"
 )
 
 func TestLazyCacheLoadsOnceAndForgets(t *testing.T) {
@@ -56,5 +58,35 @@ func TestLazyCacheIsBounded(t *testing.T) {
 		if n := len(c.m); n > 4 {
 			t.Fatalf("cache holds %d entries, bound is 4", n)
 		}
+	}
+}
+
+func TestVerifiedExpiresAndIsBounded(t *testing.T) {
+	c := NewVerified[string](32)
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	k := Key("token-a")
+	c.Put(k, "claims-a", now.Add(time.Minute))
+	if v, ok := c.Get(k, now); !ok || v != "claims-a" {
+		t.Fatalf("Get = %q, %v", v, ok)
+	}
+	if _, ok := c.Get(Key("token-b"), now); ok {
+		t.Fatal("an unknown token was found")
+	}
+	if _, ok := c.Get(k, now.Add(time.Minute)); ok {
+		t.Fatal("an entry was returned at its expiry")
+	}
+	for i := range 10_000 {
+		c.Put(Key(fmt.Sprint("t", i)), "x", now.Add(time.Hour))
+	}
+	n := 0
+	for i := range c.shards {
+		n += len(c.shards[i].m)
+	}
+	if n > 32+16 {
+		t.Fatalf("cache holds %d entries, bound is about 32", n)
+	}
+	c.Clear()
+	if _, ok := c.Get(Key("t9999"), now); ok {
+		t.Fatal("Clear left an entry")
 	}
 }

@@ -44,6 +44,7 @@ type Service struct {
 	accountID string
 	keys      *cache.Lazy[*keyState]
 	idents    *cache.Lazy[*identity]
+	verified  *cache.Verified[token.Claims]
 	activity  *activity
 }
 
@@ -76,6 +77,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		accountID: accounts[0].ID,
 		keys:      cache.NewLazy[*keyState](cfg.CacheSize),
 		idents:    cache.NewLazy[*identity](cfg.CacheSize),
+		verified:  cache.NewVerified[token.Claims](cfg.CacheSize),
 		activity:  newActivity(),
 	}, nil
 }
@@ -91,6 +93,8 @@ func (s *Service) Invalidate(c store.Change) {
 		s.keys.Forget(c.Key)
 	case store.ChangeUser, store.ChangeServiceID, store.ChangePolicy:
 		s.idents.Forget(c.Key)
+	case store.ChangeSigningKey:
+		s.verified.Clear() // a key may have been withdrawn
 	case store.ChangeAccount:
 		s.InvalidateAll()
 	}
@@ -100,13 +104,14 @@ func (s *Service) Invalidate(c store.Change) {
 func (s *Service) InvalidateAll() {
 	s.keys.ForgetAll()
 	s.idents.ForgetAll()
+	s.verified.Clear()
 }
 
 // Authenticate verifies a bearer token (SPEC §3.4: signature, issuer and times
 // by the keyring, then revocation here) and returns the caller. Every failure
 // is an invalid_token error; an unreachable store is unavailable.
 func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, error) {
-	claims, err := s.tokens.Verify(ctx, raw)
+	claims, err := s.verify(ctx, raw)
 	if err != nil {
 		return nil, &errs.Error{Code: errs.InvalidToken, Message: "The token is not valid.", Err: err}
 	}
@@ -147,6 +152,26 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, err
 		}
 	}
 	return p, nil
+}
+
+// verify checks a token's signature, issuer and times, remembering tokens that
+// passed until they expire: a client sends the same token many times, and
+// only the first costs a signature verification.
+func (s *Service) verify(ctx context.Context, raw string) (token.Claims, error) {
+	if len(raw) > token.MaxTokenSize {
+		return s.tokens.Verify(ctx, raw) // refused there, without hashing a huge input
+	}
+	k := cache.Key(raw)
+	now := s.now()
+	if c, ok := s.verified.Get(k, now); ok {
+		return c, nil
+	}
+	c, err := s.tokens.Verify(ctx, raw)
+	if err != nil {
+		return c, err
+	}
+	s.verified.Put(k, c, time.Unix(c.ExpiresAt, 0).Add(token.Leeway))
+	return c, nil
 }
 
 func (s *Service) loadKeyState(ctx context.Context, id string) (*keyState, error) {
