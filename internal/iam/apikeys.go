@@ -80,7 +80,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, p *Principal, in CreateKeyIn
 		}
 		return CreatedKey{}, fmt.Errorf("create api key: %w", err)
 	}
-	s.keys.Forget(k.ID)
+	s.forgetKey(k.ID)
 	return CreatedKey{Key: k, Value: value}, nil
 }
 
@@ -477,7 +477,7 @@ func (s *Service) updateKey(ctx context.Context, p *Principal, id, action string
 		addHistory(k, now, p, action, "")
 		return nil
 	})
-	s.keys.Forget(id)
+	s.forgetKey(id)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.APIKey{}, errs.E(errs.NotFound, "API key %s not found.", errs.Printable(id))
 	}
@@ -517,7 +517,7 @@ func (s *Service) DeleteAPIKey(ctx context.Context, p *Principal, id string) err
 		}
 		return nil
 	})
-	s.keys.Forget(id)
+	s.forgetKey(id)
 	if errors.Is(err, store.ErrNotFound) {
 		return errs.E(errs.NotFound, "API key %s not found.", errs.Printable(id))
 	}
@@ -582,7 +582,7 @@ func (s *Service) RotateAPIKey(ctx context.Context, p *Principal, id string, gra
 		addHistory(old, now, p, "rotated", "replaced by "+n.ID+"; works until "+old.ExpiresAt.UTC().Format(time.RFC3339))
 		return n, nil
 	})
-	s.keys.Forget(id)
+	s.forgetKey(id)
 	if errors.Is(err, store.ErrNotFound) {
 		return CreatedKey{}, errs.E(errs.NotFound, "API key %s not found.", errs.Printable(id))
 	}
@@ -641,7 +641,7 @@ func (s *Service) applyLeakAction(ctx context.Context, p *Principal, k store.API
 			}
 			return nil
 		})
-		s.keys.Forget(k.ID)
+		s.forgetKey(k.ID)
 		if err == nil || errors.Is(err, store.ErrNotFound) {
 			return "deleted", nil
 		}
@@ -662,7 +662,7 @@ func (s *Service) applyLeakAction(ctx context.Context, p *Principal, k store.API
 		addHistory(cur, now, p, "reported-leaked", msg)
 		return nil
 	})
-	s.keys.Forget(k.ID)
+	s.forgetKey(k.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return "deleted", nil
 	}

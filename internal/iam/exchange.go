@@ -70,15 +70,12 @@ func (s *Service) Exchange(ctx context.Context, req ExchangeRequest) (IssuedToke
 	if CheckKey(req.APIKey) != nil {
 		return IssuedToken{}, ErrBadKey
 	}
-	k, err := s.store.GetAPIKeyByDigest(ctx, Digest(req.APIKey))
-	if errors.Is(err, store.ErrNotFound) {
-		return IssuedToken{}, ErrBadKey
-	}
+	k, err := s.digests.get(ctx, [32]byte(Digest(req.APIKey)), s.loadByDigest)
 	if err != nil {
 		return IssuedToken{}, err
 	}
 	now := s.now()
-	if k.AccountID != s.accountID || !stateOf(k).usable(now) {
+	if k == nil || !k.usable(now) {
 		return IssuedToken{}, ErrBadKey
 	}
 	id, err := s.idents.Get(ctx, k.IAMID, s.loadIdentity)
@@ -102,8 +99,7 @@ func (s *Service) Exchange(ctx context.Context, req ExchangeRequest) (IssuedToke
 		if role, err = ParseRole(req.Role); err != nil {
 			return IssuedToken{}, errParam("role must be Reader, Writer, Manager or Administrator")
 		}
-		keyCap, _ := ParseRole(k.Role)
-		if role > capRole(id.maxRole(), keyCap) {
+		if role > capRole(id.maxRole(), k.Cap) {
 			return IssuedToken{}, errParam("role " + role.String() + " is above what this API key allows")
 		}
 	}

@@ -1,6 +1,9 @@
 package iam
 
-import "testing"
+import (
+	"context"
+	"testing"
+)
 
 func TestPrincipalRoles(t *testing.T) {
 	id := &identity{IAMID: "iam-User-x", Account: Reader, Orgs: map[string]Role{"o1": Manager, "o2": Reader}}
@@ -33,5 +36,28 @@ func TestPrincipalRoles(t *testing.T) {
 				t.Errorf("MaxRole = %v, want %v", got, tt.maxAny)
 			}
 		})
+	}
+}
+
+// A key read by digest before it was disabled must not stay cached after.
+func TestDigestCacheDropsAFillThatRacedAnInvalidation(t *testing.T) {
+	c := newDigestCache(10)
+	d := [32]byte{1}
+	_, _ = c.get(t.Context(), d, func(context.Context, [32]byte) (*keyState, error) {
+		c.forget("ApiKey-1") // disabled while the old state was being read
+		return &keyState{ID: "ApiKey-1"}, nil
+	})
+	k, _ := c.get(t.Context(), d, func(context.Context, [32]byte) (*keyState, error) {
+		return &keyState{ID: "ApiKey-1", Disabled: true}, nil
+	})
+	if !k.Disabled {
+		t.Fatal("the stale fill was cached")
+	}
+	c.forget("ApiKey-1")
+	if _, ok := c.byDigest[d]; ok {
+		t.Fatal("forget by id left the digest cached")
+	}
+	if k, _ := c.get(t.Context(), [32]byte{2}, func(context.Context, [32]byte) (*keyState, error) { return nil, nil }); k != nil || len(c.byDigest) != 0 {
+		t.Fatal("an unknown digest was cached")
 	}
 }

@@ -45,6 +45,7 @@ type Service struct {
 	keys      *cache.Lazy[*keyState]
 	idents    *cache.Lazy[*identity]
 	verified  *cache.Verified[token.Claims]
+	digests   *digestCache
 	activity  *activity
 }
 
@@ -78,6 +79,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		keys:      cache.NewLazy[*keyState](cfg.CacheSize),
 		idents:    cache.NewLazy[*identity](cfg.CacheSize),
 		verified:  cache.NewVerified[token.Claims](cfg.CacheSize),
+		digests:   newDigestCache(cfg.CacheSize),
 		activity:  newActivity(),
 	}, nil
 }
@@ -90,7 +92,7 @@ func (s *Service) AccountID() string { return s.accountID }
 func (s *Service) Invalidate(c store.Change) {
 	switch c.Kind {
 	case store.ChangeAPIKey:
-		s.keys.Forget(c.Key)
+		s.forgetKey(c.Key)
 	case store.ChangeUser, store.ChangeServiceID, store.ChangePolicy:
 		s.idents.Forget(c.Key)
 	case store.ChangeSigningKey:
@@ -103,6 +105,7 @@ func (s *Service) Invalidate(c store.Change) {
 // InvalidateAll drops every cached state (after missing part of the change log).
 func (s *Service) InvalidateAll() {
 	s.keys.ForgetAll()
+	s.digests.forgetAll()
 	s.idents.ForgetAll()
 	s.verified.Clear()
 }
