@@ -1,9 +1,9 @@
 package cache
 
 import (
-	"fmt"
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
