@@ -40,6 +40,16 @@ func (c *Client) IAMToken(ctx context.Context, apikey string, o TokenOptions) (*
 	return &t, err
 }
 
+// PasswordToken signs a local user in with a password at the IAM token
+// endpoint (grant_type=password; the credentials go in the form body, never
+// the URL). A wrong username or password is a 400 BXNIM0602E, alike for both.
+func (c *Client) PasswordToken(ctx context.Context, username, password string) (*IAMToken, error) {
+	form := url.Values{"grant_type": {"password"}, "username": {username}, "password": {password}}
+	var t IAMToken
+	_, err := c.do(ctx, request{method: "POST", path: "/identity/token", form: form}, &t)
+	return &t, err
+}
+
 // V5Token is the answer of POST /apikey.
 type V5Token struct {
 	JWT        string `json:"jwt"`

@@ -183,7 +183,7 @@ func startServer(t *testing.T, opts ...serverOption) *server {
 	}
 	logs := &logBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, app.Options{Now: clk.Now, LogOutput: logs})
+	a, err := app.New(ctx, cfg, app.Options{Now: clk.Now, LogOutput: logs, Tap: exchanges.record})
 	if err != nil {
 		cancel()
 		t.Fatalf("app.New: %v\nlog:\n%s", err, logs)

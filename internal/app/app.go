@@ -43,6 +43,9 @@ type Options struct {
 	// 500ms on PostgreSQL, where notifications wake the reader at once and
 	// polling is only the safety net).
 	WatchInterval time.Duration
+	// Tap, when set, sees a copy of every exchange of the management
+	// listener (httpapi.Config.Tap); tests use it to check the contract.
+	Tap func(httpapi.Exchange)
 }
 
 // App is a configured Gatehouse with its listeners bound.
@@ -76,7 +79,8 @@ type core struct {
 	log          *slog.Logger
 	store        store.Store
 	sealer       *token.Sealer
-	bootstrapped bool // this start created the account and admin key
+	consoleKey   []byte // the console's CSRF key, derived from the master key
+	bootstrapped bool   // this start created the account and admin key
 }
 
 func openCore(ctx context.Context, cfg config.Config, opts Options) (*core, error) {
@@ -111,7 +115,7 @@ func openCore(ctx context.Context, cfg config.Config, opts Options) (*core, erro
 	if made {
 		log.Info("bootstrap: created the account, user admin and an Administrator API key", "file", cfg.BootstrapFile)
 	}
-	return &core{log: log, store: st, sealer: sealer, bootstrapped: made}, nil
+	return &core{log: log, store: st, sealer: sealer, consoleKey: console.DeriveKey(mk), bootstrapped: made}, nil
 }
 
 // openStore opens the configured backend: SQLite (embedded) or PostgreSQL
@@ -300,6 +304,9 @@ func (a *App) build(ctx context.Context, c *core) error {
 	con := console.New(console.Config{
 		API:    http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { apiHandler.ServeHTTP(w, r) }),
 		Secure: tlsCfg != nil,
+		// Derived from the master key, which every node shares: a form
+		// rendered by one node is accepted by any other.
+		CSRFKey: c.consoleKey, Logger: a.log, Now: a.opts.Now,
 	})
 	api := httpapi.New(httpapi.Config{
 		Console: con,
@@ -308,6 +315,7 @@ func (a *App) build(ctx context.Context, c *core) error {
 		Events:   a.store, Now: a.opts.Now,
 		Keyring: a.keyring, Ready: a.store.Ping, Issuer: a.issuer, Logger: a.log,
 		Metrics: httpapi.NewMetrics(reg), Gatherer: reg, TrustedProxies: a.cfg.TrustedProxies,
+		Tap: a.opts.Tap,
 	})
 	apiHandler = api.Handler()
 	a.mgmt = newHTTPServer(apiHandler, a.log)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -26,14 +27,14 @@ import (
 
 // Config holds the Server's dependencies.
 type Config struct {
-	IAM            *iam.Service
-	APIM           *apim.Service
-	Audit          *audit.Log
-	AuditStore     store.AuditStore
-	Throttle       *iam.Throttle // brute-force protection of the token endpoints
-	Events         store.EventStore
+	IAM        *iam.Service
+	APIM       *apim.Service
+	Audit      *audit.Log
+	AuditStore store.AuditStore
+	Throttle   *iam.Throttle // brute-force protection of the token endpoints
+	Events     store.EventStore
 	// Console, when set, is mounted at /console/.
-	Console http.Handler
+	Console        http.Handler
 	Now            func() time.Time
 	Keyring        *token.Keyring
 	Ready          func(ctx context.Context) error // nil error: ready to serve
@@ -42,6 +43,9 @@ type Config struct {
 	Metrics        *Metrics
 	Gatherer       prometheus.Gatherer
 	TrustedProxies []netip.Prefix
+	// Tap, when set, is called after every response with a copy of the
+	// exchange (contract tests). Without it nothing is wrapped or copied.
+	Tap func(Exchange)
 }
 
 // Server serves the management listener.
@@ -61,6 +65,7 @@ type Server struct {
 	metrics    *Metrics
 	gatherer   prometheus.Gatherer
 	proxies    []netip.Prefix
+	tap        func(Exchange)
 	mux        *http.ServeMux
 	ridBase    string
 	ridSeq     atomic.Uint64
@@ -75,7 +80,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{
 		iam: cfg.IAM, apim: cfg.APIM, audit: cfg.Audit, auditStore: cfg.AuditStore, throttle: cfg.Throttle, events: cfg.Events, now: cfg.Now, console: cfg.Console, keyring: cfg.Keyring, ready: cfg.Ready, issuer: cfg.Issuer,
-		log: cfg.Logger, metrics: cfg.Metrics, gatherer: cfg.Gatherer, proxies: cfg.TrustedProxies,
+		log: cfg.Logger, metrics: cfg.Metrics, gatherer: cfg.Gatherer, proxies: cfg.TrustedProxies, tap: cfg.Tap,
 		mux: http.NewServeMux(), ridBase: hex.EncodeToString(b[:]) + "-",
 	}
 	for _, rt := range s.routes() {
@@ -87,6 +92,9 @@ func New(cfg Config) *Server {
 
 // Handler is the whole management listener: middleware around the router.
 func (s *Server) Handler() http.Handler {
+	if s.tap != nil {
+		return http.HandlerFunc(s.serveTapped)
+	}
 	return http.HandlerFunc(s.serveHTTP)
 }
 
@@ -288,24 +296,57 @@ func (s *Server) trusted(a netip.Addr) bool {
 	return false
 }
 
+// PublicRoute is an unauthenticated endpoint of the management listener.
+type PublicRoute struct {
+	Pattern string // "METHOD /path", as the contract documents it
+	// AnyMethod mounts the path for every method, so that the others get the
+	// endpoint's own 405 (the token endpoints answer in their shape, SPEC §3.3).
+	AnyMethod bool
+	handler   func(s *Server) http.Handler
+}
+
+// publicRoutes are the unauthenticated endpoints; the console is mounted
+// beside them when configured.
+var publicRoutes = []PublicRoute{
+	{"POST /apikey", true, func(s *Server) http.Handler { return http.HandlerFunc(s.handleV5Token) }},
+	{"POST /identity/token", true, func(s *Server) http.Handler { return http.HandlerFunc(s.handleIAMToken) }},
+	{"GET /identity/keys", false, func(s *Server) http.Handler { return http.HandlerFunc(s.handleJWKS) }},
+	{"GET /.well-known/jwks.json", false, func(s *Server) http.Handler { return http.HandlerFunc(s.handleJWKS) }},
+	{"GET /.well-known/openid-configuration", false, func(s *Server) http.Handler { return http.HandlerFunc(s.handleDiscovery) }},
+	{"GET /identity/.well-known/openid-configuration", false, func(s *Server) http.Handler { return http.HandlerFunc(s.handleDiscovery) }},
+	{"GET /healthz", false, func(s *Server) http.Handler { return http.HandlerFunc(handleHealth) }},
+	{"GET /readyz", false, func(s *Server) http.Handler { return http.HandlerFunc(s.handleReady) }},
+	{"GET /metrics", false, func(s *Server) http.Handler { return promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}) }},
+	{"GET /openapi.json", false, func(s *Server) http.Handler { return http.HandlerFunc(s.handleOpenAPI) }},
+}
+
+// Public lists the unauthenticated endpoints, for tests that hold the
+// contract (api/openapi.yaml) to the routes.
+func Public() []PublicRoute { return slices.Clone(publicRoutes) }
+
+// Method is the documented method of the route.
+func (rt PublicRoute) Method() string { m, _, _ := strings.Cut(rt.Pattern, " "); return m }
+
+// Path is the route's path.
+func (rt PublicRoute) Path() string { _, p, _ := strings.Cut(rt.Pattern, " "); return p }
+
 // mountPublic mounts the unauthenticated endpoints.
 func (s *Server) mountPublic() {
-	s.mux.HandleFunc("/apikey", s.handleV5Token)
-	s.mux.HandleFunc("/identity/token", s.handleIAMToken)
-	s.mux.HandleFunc("GET /identity/keys", s.handleJWKS)
-	s.mux.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
-	s.mux.HandleFunc("GET /.well-known/openid-configuration", s.handleDiscovery)
-	s.mux.HandleFunc("GET /identity/.well-known/openid-configuration", s.handleDiscovery)
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	s.mux.HandleFunc("GET /readyz", s.handleReady)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
-	s.mux.HandleFunc("GET /openapi.json", s.handleOpenAPI)
+	for _, rt := range publicRoutes {
+		pattern := rt.Pattern
+		if rt.AnyMethod {
+			pattern = rt.Path()
+		}
+		s.mux.Handle(pattern, rt.handler(s))
+	}
 	if s.console != nil {
 		s.mux.Handle("/console/", s.console)
 		s.mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 	}
+}
+
+func handleHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // handleOpenAPI serves the management API's contract.
