@@ -5,14 +5,12 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -31,36 +29,61 @@ const (
 // Version is set at build time with -ldflags "-X gatehouse/internal/cli.Version=…".
 var Version = "dev"
 
-// usageError marks errors in how the command was called.
-type usageError struct{ error }
-
 // Main runs the command line and returns the exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
-	root := newRoot(stdout, stderr)
+	return run(newEnv(stdout, stderr), args)
+}
+
+func run(e *env, args []string) int {
+	root := newRoot(e)
 	root.SetArgs(args)
-	err := root.Execute()
+	// serve handles its signals itself; a client command dies with Ctrl-C
+	// like any other (also at a prompt).
+	err := root.ExecuteContext(context.Background())
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "gatehouse:", err)
-	var ue usageError
-	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
+	fmt.Fprintln(e.stderr, "gatehouse:", describe(err, e.server))
+	if isUsage(err) {
 		return exitUsage
 	}
 	return exitNo
 }
 
-func newRoot(stdout, stderr io.Writer) *cobra.Command {
+func newRoot(e *env) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "gatehouse",
-		Short:         "Self-hosted API management: API keys, token service, management API and gateway",
+		Use:   "gatehouse",
+		Short: "Self-hosted API management: API keys, token service, management API and gateway",
+		Long: `Gatehouse is a self-hosted API management platform in one binary: serve runs it,
+and the other commands are its client.
+
+Client commands take these flags (or the environment variables):
+  --server URL          the server (GATEHOUSE_SERVER; default: the one you logged in to,
+                        else ` + defaultServer + `)
+  --apikey KEY|@file    an API key, or @apikey.json to read it from a key file (GATEHOUSE_APIKEY)
+  -o table|json|yaml    output format (tables on a terminal, JSON otherwise)
+
+Start with: gatehouse login --server URL --apikey @apikey.json`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args:          groupArgs,
+		RunE:          showHelp,
 	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetIn(e.stdin)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(serveCmd(), initCmd(), versionCmd())
+	root.AddGroup(&cobra.Group{ID: "server", Title: "Running the server:"},
+		&cobra.Group{ID: "session", Title: "Signing in:"},
+		&cobra.Group{ID: "iam", Title: "Identity and access:"},
+		&cobra.Group{ID: "apim", Title: "API Manager:"})
+	for _, c := range []*cobra.Command{serveCmd(), initCmd(), versionCmd()} {
+		c.GroupID = "server"
+		root.AddCommand(c)
+	}
+	for _, c := range clientCommands(e) {
+		root.AddCommand(c)
+	}
 	return root
 }
 
@@ -150,7 +173,7 @@ func versionCmd() *cobra.Command {
 
 func noArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
-		return usageError{fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), args)}
+		return usagef("%s takes no arguments, got %q", cmd.CommandPath(), args)
 	}
 	return nil
 }
