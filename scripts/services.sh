@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Throwaway PostgreSQL and Redis servers for the tests, on loopback ports, in a
+# Throwaway PostgreSQL and Redis servers for the tests (and Chromium for the
+# console's browser tests), on loopback ports, in a
 # directory of their own. Installs them from Debian's packages when missing
 # (as root).
 #
@@ -31,6 +32,8 @@ install_missing() {
 	local need=()
 	[ -n "$(pgbin)" ] && [ -x "$(pgbin)/postgres" ] || need+=(postgresql)
 	command -v redis-server >/dev/null || need+=(redis-server)
+	# The console's browser tests drive Debian's Chromium headless.
+	command -v chromium >/dev/null || need+=(chromium fonts-dejavu-core)
 	[ ${#need[@]} -eq 0 ] && return
 	if [ "$(id -u)" != 0 ]; then
 		echo "services.sh: ${need[*]} missing; install them (apt-get install ${need[*]}) or run as root" >&2
@@ -73,6 +76,7 @@ start() {
 	echo "export GATEHOUSE_TEST_REDIS='redis://127.0.0.1:$redisport/0'"
 	echo "export GATEHOUSE_TEST_PGBIN='$bin'"
 	echo "export GATEHOUSE_TEST_REDIS_SERVER='$(command -v redis-server)'"
+	echo "export GATEHOUSE_TEST_CHROMIUM='$(command -v chromium)'"
 	echo "export GATEHOUSE_TEST_REQUIRE_SERVICES=1"
 }
 

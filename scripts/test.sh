@@ -24,6 +24,9 @@ trap 'scripts/services.sh stop "$svc"' EXIT
 eval "$(scripts/services.sh start "$svc")"
 
 echo "== go test -race"
+# The browser tests save a screenshot of each step here (CI keeps them).
+export GATEHOUSE_TEST_ARTIFACTS=${GATEHOUSE_TEST_ARTIFACTS:-$PWD/testdata-artifacts}
+mkdir -p "$GATEHOUSE_TEST_ARTIFACTS"
 # Every package runs under -race; none is excluded.
 go test -race -count=1 -timeout 15m ./...
 

@@ -434,3 +434,31 @@ func (r *Redis) stop() {
 		r.cmd = nil
 	}
 }
+
+// EnvChromium names the Chromium binary for browser tests
+// (scripts/services.sh sets it to the Chromium it installed from Debian).
+const EnvChromium = "GATEHOUSE_TEST_CHROMIUM"
+
+// Chromium returns the path of a Chromium to drive headless: the one
+// GATEHOUSE_TEST_CHROMIUM names, else one on PATH. Without one the test fails when GATEHOUSE_TEST_REQUIRE_SERVICES is
+// set, and is skipped loudly otherwise.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv(EnvChromium); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("testenv: %s=%s: %v", EnvChromium, p, err)
+		}
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	msg := "no Chromium found (set " + EnvChromium + ", or install Debian's chromium: `make test` does through scripts/services.sh)"
+	if os.Getenv(EnvRequire) != "" {
+		t.Fatal(msg)
+	}
+	t.Skip("SKIPPED: " + msg)
+	return ""
+}
