@@ -33,6 +33,7 @@ type Store interface {
 	EventStore
 	MetaStore
 	ChangeLog
+	Importer
 
 	// Bootstrap atomically creates the first account, its admin user, the admin's
 	// account-wide policy and the admin's API key. It returns ErrAlreadyExists and
@@ -629,6 +630,25 @@ type MetaStore interface {
 	GetMeta(ctx context.Context, name string) (string, error)
 	// PutMetaIfAbsent sets name once; ErrAlreadyExists when it is set.
 	PutMetaIfAbsent(ctx context.Context, name, value string) error
+}
+
+// Import is a batch of records created together by Importer.Import.
+type Import struct {
+	APIKeys       []APIKey
+	Apps          []App
+	Credentials   []Credential
+	Subscriptions []Subscription
+}
+
+// Importer loads many records at once: bulk migrations and the benchmark's
+// seeding, where one transaction per record would take hours.
+type Importer interface {
+	// Import creates every record of b in one transaction, logging one Change
+	// per record as the single-record methods do. It checks no references
+	// (owners, consumer orgs, apps must exist already or be in b) and no
+	// business rule: callers import consistent records. ErrAlreadyExists for
+	// a duplicate of any unique field; nothing is written then.
+	Import(ctx context.Context, b Import) error
 }
 
 // Change kinds written to the change log.

@@ -145,6 +145,9 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"errors/missing-records-not-found", testNotFound},
 		{"errors/closed-store-unavailable", testClosed},
 
+		{"import/creates-keys-apps-credentials-subscriptions", testImport},
+		{"import/a-duplicate-writes-nothing", testImportDuplicateWritesNothing},
+
 		{"changes/every-mutation-is-logged", testChangesLogged},
 		{"changes/seq-increases-and-pages", testChangesPaging},
 		{"changes/empty-log", testChangesEmpty},
