@@ -77,7 +77,7 @@ Start with: gatehouse login --server URL --apikey @apikey.json`,
 		&cobra.Group{ID: "session", Title: "Signing in:"},
 		&cobra.Group{ID: "iam", Title: "Identity and access:"},
 		&cobra.Group{ID: "apim", Title: "API Manager:"})
-	for _, c := range []*cobra.Command{serveCmd(), initCmd(), versionCmd()} {
+	for _, c := range append([]*cobra.Command{serveCmd(), initCmd(), versionCmd()}, benchCommands()...) {
 		c.GroupID = "server"
 		root.AddCommand(c)
 	}

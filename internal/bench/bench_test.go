@@ -1,0 +1,130 @@
+package bench_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"gatehouse/internal/bench"
+	"gatehouse/internal/cli"
+)
+
+// The benchmark's child processes are this test binary run as gatehouse.
+const childEnv = "GATEHOUSE_BENCH_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// TestBenchCommandTinyRun runs the whole command with tiny sizes and checks
+// that the report is complete and sane. It asserts nothing about speed.
+func TestBenchCommandTinyRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts eight server processes")
+	}
+	t.Setenv(childEnv, "1") // the children inherit it; this process has passed TestMain
+	var stdout, stderr bytes.Buffer
+	code := cli.Main([]string{"bench", "--json",
+		"--duration", "200ms", "--warmup", "20ms", "--concurrency", "4",
+		"--keys", "1000", "--apis", "2", "--apps", "3", "--me-tokens", "20",
+		"--base-keys", "100", "--scale-keys", "2000", "--scale-apis", "150", "--scale-apps", "300",
+		"--dir", t.TempDir(),
+	}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("gatehouse bench: exit %d\nstderr:\n%s", code, stderr.String())
+	}
+	for _, want := range []string{"seeding store \"main\"", "running token-ref", "running gateway-half-load", "gatehouse \"scale\" ready"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("progress on stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	var rep bench.Report
+	dec := json.NewDecoder(&stdout)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rep); err != nil {
+		t.Fatalf("stdout is not one JSON report: %v", err)
+	}
+	if dec.More() {
+		t.Error("stdout holds more than one JSON document")
+	}
+
+	if rep.Machine.CPUs < 1 || rep.Machine.Note == "" || rep.Config.Keys != 1000 || rep.Config.SigningAlg != "EdDSA" {
+		t.Errorf("machine or config not reported: %+v %+v", rep.Machine, rep.Config)
+	}
+	runs := map[string]bench.Result{}
+	for _, r := range rep.Runs {
+		runs[r.Name] = r
+		if r.RPS <= 0 || r.Requests <= 0 || r.Errors != 0 || r.P50 <= 0 || r.P99 < r.P50 || r.Max < r.P99 {
+			t.Errorf("run %s is not sane: %+v", r.Name, r)
+		}
+	}
+	for _, name := range []string{"token-ref", "token", "me-ref", "me", "gateway-ref", "gateway", "backend-half-load",
+		"gateway-half-load", "token-100-keys", "gateway-1-api", "token-2k-keys", "gateway-150-apis-300-apps"} {
+		if _, ok := runs[name]; !ok {
+			t.Errorf("run %s missing", name)
+		}
+	}
+	if r := runs["gateway-half-load"]; r.TargetRate <= 0 || r.TargetRate > runs["gateway"].RPS {
+		t.Errorf("half-load run at %.0f req/s, peak %.0f", r.TargetRate, runs["gateway"].RPS)
+	}
+
+	wantChecks := map[string]int{"token": 1, "me": 1, "gateway": 2, "scale": 3, "startup": 1}
+	for _, c := range rep.Checks {
+		wantChecks[c.Scenario]--
+		if c.Target == "" || c.Unit == "" || c.Value <= 0 && c.Unit != "ms" {
+			t.Errorf("check %q has no value or target: %+v", c.Name, c)
+		}
+		if c.Unit == "x" {
+			run, ref := runs[c.Run], runs[c.Reference]
+			if ref.RPS <= 0 || c.Value != run.RPS/ref.RPS {
+				t.Errorf("check %q: ratio %v, want %v / %v", c.Name, c.Value, run.RPS, ref.RPS)
+			}
+		}
+	}
+	for s, n := range wantChecks {
+		if n != 0 {
+			t.Errorf("scenario %s: %d checks missing (negative: too many)", s, n)
+		}
+	}
+	servers := map[string]bench.Server{}
+	for _, s := range rep.Servers {
+		servers[s.Name] = s
+		if s.PeakRSSBytes <= 0 || s.RSSBytes <= 0 {
+			t.Errorf("server %s: no memory figures: %+v", s.Name, s)
+		}
+	}
+	for _, name := range []string{"gatehouse main", "gatehouse scale-base", "gatehouse scale"} {
+		if s, ok := servers[name]; !ok || s.StartupMS <= 0 || s.SeedSeconds <= 0 {
+			t.Errorf("server %s: start-up or seeding time missing: %+v", name, s)
+		}
+	}
+	for _, name := range []string{"reference token", "reference json", "reference proxy", "reference backend"} {
+		if _, ok := servers[name]; !ok {
+			t.Errorf("server %s missing", name)
+		}
+	}
+
+	// The same report as tables.
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"on the same", "token exchange", "vs token-ref", "/v1/me", "added latency", "peak RSS",
+		"start-up", "gatehouse scale", "reference backend"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text report lacks %q:\n%s", want, text.String())
+		}
+	}
+}
+
+func TestBenchRefusesUnknownScenario(t *testing.T) {
+	_, err := bench.Run(t.Context(), bench.Options{Scenarios: []string{"token", "warp"}})
+	if err == nil || !strings.Contains(err.Error(), `"warp"`) {
+		t.Fatalf("Run with an unknown scenario: %v", err)
+	}
+}
