@@ -244,12 +244,27 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-// redactURL hides a password in a URL so it can be printed.
+// redactURL hides a password in a URL so it can be printed. A value that does
+// not parse as a URL with an authority (a mistyped port, a missing "//") may
+// still hold one: everything between its scheme and its last '@' is hidden.
 func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		return u.Redacted()
+	if u, err := url.Parse(s); err == nil && u.Opaque == "" {
+		if u.User != nil {
+			return u.Redacted()
+		}
+		return s
 	}
-	return s
+	at := strings.LastIndex(s, "@")
+	if at < 0 {
+		return s
+	}
+	start := 0
+	if i := strings.Index(s, "://"); i >= 0 && i+3 <= at {
+		start = i + 3
+	} else if i := strings.Index(s, ":"); i >= 0 && i < at {
+		start = i + 1
+	}
+	return s[:start] + "xxxxx" + s[at:]
 }
 
 // EnsureDataDir creates dir 0700, or tightens an existing one to 0700.
