@@ -1,5 +1,5 @@
 # The README's commands. `make test` is what CI runs (.ci/run).
-.PHONY: test build run bench fuzz
+.PHONY: test build run bench benchguard fuzz
 
 test:
 	./scripts/test.sh
@@ -12,6 +12,10 @@ run:
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
+
+# Fails on a large allocation regression of the hot paths (never on time).
+benchguard:
+	./scripts/benchguard.sh
 
 fuzz:
 	FUZZTIME=$${FUZZTIME:-60s} ./scripts/fuzz.sh

@@ -30,5 +30,8 @@ mkdir -p "$GATEHOUSE_TEST_ARTIFACTS"
 # Every package runs under -race; none is excluded.
 go test -race -count=1 -timeout 15m ./...
 
+echo "== allocation guard (scripts/benchguard.sh; never asserts on time)"
+./scripts/benchguard.sh
+
 echo "== fuzz (short runs; 'make fuzz' runs them longer)"
 FUZZTIME=${FUZZTIME:-8s} ./scripts/fuzz.sh
