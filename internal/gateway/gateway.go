@@ -209,11 +209,24 @@ var (
 
 func writeError(w http.ResponseWriter, e gwError) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
+	h[hdrContentType] = []string{"application/json"}
+	h[hdrContentTypeNo] = []string{"nosniff"}
 	w.WriteHeader(e.status)
 	fmt.Fprintf(w, `{"httpCode":"%d","httpMessage":%q,"moreInformation":%q}`+"\n", e.status, http.StatusText(e.status), e.more)
 }
+
+// Header names in canonical form, so the hot path reads and writes the
+// header maps directly: http.Header's methods canonicalise the name on every
+// call, which allocates for names such as "X-Global-Transaction-ID".
+const (
+	hdrTxID          = "X-Global-Transaction-Id"
+	hdrLimit         = "X-Ratelimit-Limit"
+	hdrRemaining     = "X-Ratelimit-Remaining"
+	hdrRetryAfter    = "Retry-After"
+	hdrIBMSecret     = "X-Ibm-Client-Secret"
+	hdrContentType   = "Content-Type"
+	hdrContentTypeNo = "X-Content-Type-Options"
+)
 
 // call is the per-request state, carried to the proxy callbacks in the context.
 type call struct {
@@ -221,9 +234,9 @@ type call struct {
 	op        *apidef.Operation
 	rest      string // path after the base path
 	query     url.Values
-	queryEdit bool   // a parameter (a secret) was removed from query
-	secretHdr string // header to remove before proxying
-	txID      string
+	queryEdit bool     // a parameter (a secret) was removed from query
+	secretHdr string   // header to remove before proxying, canonical
+	txID      []string // the transaction id as a header value, shared by the answer and the backend request
 	target    *url.URL
 	start     time.Time
 	backendAt time.Time // when the backend's response headers arrived
@@ -235,8 +248,8 @@ type callKey struct{}
 // ServeHTTP routes, identifies, limits and proxies one call.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := g.cfg.Now()
-	c := &call{start: start, txID: g.txBase + strconv.FormatUint(g.txSeq.Add(1), 36)}
-	w.Header().Set("X-Global-Transaction-ID", c.txID)
+	c := &call{start: start, txID: []string{g.txID()}}
+	w.Header()[hdrTxID] = c.txID
 	rec := &counter{ResponseWriter: w, status: http.StatusOK}
 	in := &countingBody{ReadCloser: r.Body}
 	r.Body = in
@@ -248,7 +261,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // unrouted: no catalog to account the event to
 	}
 	ev.Time = start
-	ev.RequestID = c.txID
+	ev.RequestID = c.txID[0]
 	ev.Status = rec.status
 	ev.Latency = g.cfg.Now().Sub(start)
 	if !c.backendAt.IsZero() {
@@ -258,6 +271,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if g.cfg.Events != nil {
 		g.cfg.Events.Emit(*ev)
 	}
+}
+
+// txID returns the next transaction id: this gateway's random base and a
+// sequence number, built in one allocation.
+func (g *Gateway) txID() string {
+	var b [64]byte
+	return string(strconv.AppendUint(append(b[:0], g.txBase...), g.txSeq.Add(1), 36))
 }
 
 // serve does the work of ServeHTTP; it returns the event to emit (nil for
@@ -332,18 +352,22 @@ func cleanPath(p string) bool {
 	return true
 }
 
-// credentialValue reads a credential from where the API's security says.
-func credentialValue(r *http.Request, q url.Values, p *apidef.Param) string {
+// credentialValue reads a credential from where the API's security says;
+// hdr is p.Name in canonical form (computed with the snapshot).
+func credentialValue(r *http.Request, q url.Values, p *apidef.Param, hdr string) string {
 	if p.In == "query" {
 		return q.Get(p.Name)
 	}
-	return r.Header.Get(p.Name)
+	if v := r.Header[hdr]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // admit identifies the app, checks its subscription and applies the limits.
 func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, c *call, cat *catalog, sec apidef.Security) *gwError {
 	ev := &c.event
-	id := credentialValue(r, c.query, sec.ClientID)
+	id := credentialValue(r, c.query, sec.ClientID, c.route.idHeader)
 	if id == "" {
 		return &errIDMissing
 	}
@@ -353,12 +377,12 @@ func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, c *call, cat *ca
 	}
 	ev.ClientID, ev.AppID, ev.ConsumerOrgID = cred.clientID, cred.app.id, cred.app.consumerOrgID
 	if sec.ClientSecret != nil {
-		secret := credentialValue(r, c.query, sec.ClientSecret)
+		secret := credentialValue(r, c.query, sec.ClientSecret, c.route.secretHeader)
 		if secret == "" || subtle.ConstantTimeCompare(apim.SecretDigest(secret), cred.digest) != 1 {
 			return &errSecret
 		}
 		if sec.ClientSecret.In == "header" {
-			c.secretHdr = sec.ClientSecret.Name
+			c.secretHdr = c.route.secretHeader
 		}
 	}
 	// Never forward a secret, whichever way it came.
@@ -460,11 +484,11 @@ func (g *Gateway) limit(w http.ResponseWriter, ctx context.Context, c *call, sub
 	}
 	h := w.Header()
 	if limitHdr.Len() > 0 {
-		h.Set("X-RateLimit-Limit", limitHdr.String())
-		h.Set("X-RateLimit-Remaining", remainHdr.String())
+		h[hdrLimit] = []string{limitHdr.String()}
+		h[hdrRemaining] = []string{remainHdr.String()}
 	}
 	if refuse != nil {
-		h.Set("Retry-After", strconv.FormatInt(int64((refuse.Reset+time.Second-1)/time.Second), 10))
+		h[hdrRetryAfter] = []string{strconv.FormatInt(int64((refuse.Reset+time.Second-1)/time.Second), 10)}
 		return &errRate
 	}
 	return nil
@@ -517,11 +541,11 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.Host = c.target.Host
 	pr.SetXForwarded()
 	h := pr.Out.Header
-	h.Set("X-Global-Transaction-ID", c.txID)
+	h[hdrTxID] = c.txID
 	if c.secretHdr != "" {
-		h.Del(c.secretHdr)
+		delete(h, c.secretHdr)
 	}
-	h.Del("X-IBM-Client-Secret")
+	delete(h, hdrIBMSecret)
 }
 
 func (g *Gateway) modifyResponse(res *http.Response) error {
@@ -529,7 +553,7 @@ func (g *Gateway) modifyResponse(res *http.Response) error {
 	c.backendAt = g.cfg.Now()
 	// The response already carries this call's id (set before proxying, so
 	// error answers have it too); a backend's own would be a second value.
-	res.Header.Del("X-Global-Transaction-ID")
+	delete(res.Header, hdrTxID) // the transport canonicalised the backend's names
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"net/http"
 	"regexp"
 	"sort"
 	"strings"
@@ -30,6 +31,10 @@ type route struct {
 	target  string // the target-url template with this catalog's properties substituted
 	ops     *node
 	offered []*offer // live publications that include the API
+
+	// The client id's and secret's header names in canonical form, when
+	// the API's security reads them from headers.
+	idHeader, secretHeader string
 }
 
 // offer is an API as one live publication includes it.
@@ -161,6 +166,14 @@ func expandTarget(api *apidef.API, catalog string) string {
 	return tmpl
 }
 
+// headerKey is the canonical header name of a credential read from a header.
+func headerKey(p *apidef.Param) string {
+	if p == nil || p.In != "header" {
+		return ""
+	}
+	return http.CanonicalHeaderKey(p.Name)
+}
+
 // build makes a snapshot from the store's gateway state. decoded caches
 // publication snapshots by id and revision across builds.
 func build(st store.GatewayState, decoded map[string]cachedPub) (*snapshot, map[string]cachedPub, error) {
@@ -213,6 +226,7 @@ func build(st store.GatewayState, decoded map[string]cachedPub) (*snapshot, map[
 			}
 			r.api = &a
 			r.target = expandTarget(&a, c.envName)
+			r.idHeader, r.secretHeader = headerKey(a.Security.ClientID), headerKey(a.Security.ClientSecret)
 			r.ops = &node{}
 			for i := range a.Operations {
 				r.ops.insert(&a.Operations[i])
