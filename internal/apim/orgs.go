@@ -48,7 +48,7 @@ func (s *Service) CreateOrg(ctx context.Context, p *iam.Principal, name, title s
 		}
 		return store.Org{}, fmt.Errorf("create org: %w", err)
 	}
-	s.orgs.ForgetAll()
+	s.forgetOrgs()
 	return o, nil
 }
 
@@ -56,7 +56,14 @@ func (s *Service) CreateOrg(ctx context.Context, p *iam.Principal, name, title s
 // role on the account, else those where an org policy gives a role.
 func (s *Service) ListOrgs(ctx context.Context, p *iam.Principal, limit int, after string) ([]store.Org, string, error) {
 	var out []store.Org
-	for len(out) <= limit {
+	all, cached, err := s.allOrgs(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	if cached {
+		out = listCachedOrgs(all, after, limit, func(o store.Org) bool { return p.OrgRole(o.ID) != iam.NoRole })
+	}
+	for !cached && len(out) <= limit {
 		batch, err := s.store.ListOrgs(ctx, s.accountID, store.Page{After: after, Limit: limit + 1})
 		if err != nil {
 			return nil, "", fmt.Errorf("list orgs: %w", err)
@@ -118,7 +125,7 @@ func (s *Service) UpdateOrg(ctx context.Context, p *iam.Principal, ref string, i
 		cur.ModifiedAt = s.now()
 		return nil
 	})
-	s.orgs.ForgetAll()
+	s.forgetOrgs()
 	switch {
 	case errors.Is(err, store.ErrAlreadyExists):
 		return store.Org{}, errs.E(errs.AlreadyExists, "An org named %s already exists.", *in.Name)
@@ -139,7 +146,7 @@ func (s *Service) DeleteOrg(ctx context.Context, p *iam.Principal, ref string) (
 		return o, errs.E(errs.Forbidden, "Deleting provider orgs needs the Administrator role on the account.")
 	}
 	err = s.store.DeleteOrg(ctx, o.ID, nil)
-	s.orgs.ForgetAll()
+	s.forgetOrgs()
 	s.policies()
 	s.gatewayChanged(ctx)
 	if errors.Is(err, store.ErrNotFound) {

@@ -40,6 +40,7 @@ type Service struct {
 	accountID string
 	now       func() time.Time
 	orgs      *cache.Lazy[*store.Org] // by id and by name; nil: no such org
+	orgList   orgList                 // all of them by name, for listings
 	policies  func()
 	gateway   func(ctx context.Context)
 	rand      io.Reader
@@ -76,7 +77,7 @@ func (s *Service) gatewayChanged(ctx context.Context) {
 // Invalidate drops cached state touched by a change.
 func (s *Service) Invalidate(c store.Change) {
 	if c.Kind == store.ChangeOrg || c.Kind == store.ChangeAccount {
-		s.orgs.ForgetAll() // cached by id and by name: drop both
+		s.forgetOrgs() // cached by id, by name and as a list: drop all
 	}
 }
 
