@@ -46,6 +46,10 @@ type Options struct {
 	// Tap, when set, sees a copy of every exchange of the management
 	// listener (httpapi.Config.Tap); tests use it to check the contract.
 	Tap func(httpapi.Exchange)
+	// ReadHeaderTimeout is how long a client may take to send a request's
+	// headers on either listener (default 10s); tests of slow clients
+	// shorten it rather than wait.
+	ReadHeaderTimeout time.Duration
 }
 
 // App is a configured Gatehouse with its listeners bound.
@@ -206,6 +210,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.ReadHeaderTimeout <= 0 {
+		opts.ReadHeaderTimeout = 10 * time.Second
+	}
 	if opts.WatchInterval <= 0 {
 		opts.WatchInterval = time.Second
 		if cfg.Postgres() {
@@ -318,8 +325,8 @@ func (a *App) build(ctx context.Context, c *core) error {
 		Tap: a.opts.Tap,
 	})
 	apiHandler = api.Handler()
-	a.mgmt = newHTTPServer(apiHandler, a.log)
-	a.gw = newHTTPServer(a.gateway, a.log)
+	a.mgmt = newHTTPServer(apiHandler, a.log, a.opts.ReadHeaderTimeout)
+	a.gw = newHTTPServer(a.gateway, a.log, a.opts.ReadHeaderTimeout)
 	return nil
 }
 
@@ -335,10 +342,10 @@ func listen(addr string, tlsCfg *tls.Config) (net.Listener, error) {
 }
 
 // newHTTPServer sets the timeouts and limits of SPEC §12 on a server.
-func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+func newHTTPServer(h http.Handler, log *slog.Logger, readHeader time.Duration) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: readHeader,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,
 		IdleTimeout:       120 * time.Second,
