@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"gatehouse/internal/errs"
 )
@@ -15,18 +17,21 @@ import (
 const maxJSONBody = 1 << 20
 
 // decodeJSON reads a strict JSON object into v: application/json only, at most
-// 1 MiB, no unknown fields, nothing after the object. Errors name the field
-// at fault. With optional set, an empty body leaves v as it is.
+// 1 MiB, valid UTF-8 without NUL, no unknown fields, nothing after the
+// object. Errors name the field at fault. With optional set, an empty body
+// leaves v as it is.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
-	body := http.MaxBytesReader(w, r.Body, maxJSONBody)
-	// Peek one byte to tell an empty body from a present one without trusting Content-Length.
-	var first [1]byte
-	n, err := io.ReadFull(body, first[:])
-	if n == 0 {
+	// Read it whole (at most 1 MiB) rather than trust Content-Length: the
+	// text checks below need every byte before anything is decoded.
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return tooLarge()
 		}
+		return errs.E(errs.BadRequest, "The request body could not be read.")
+	}
+	if len(data) == 0 {
 		if optional {
 			return nil
 		}
@@ -35,17 +40,42 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, optional bool) er
 	if err := checkJSONType(r); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(io.MultiReader(strings.NewReader(string(first[:])), body))
+	if err := checkText(data); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return tooLarge()
-		}
 		return errs.E(errs.BadRequest, "Unexpected data after the JSON object.")
+	}
+	return nil
+}
+
+// checkText refuses a body that is not valid UTF-8 or that has a NUL
+// (\u0000) in a string: encoding/json would silently turn the first into
+// U+FFFD and keep the second, and either would be stored.
+func checkText(data []byte) error {
+	if !utf8.Valid(data) {
+		return errs.E(errs.BadRequest, "The request body is not valid UTF-8.")
+	}
+	esc := []byte(`\u0000`)
+	for i := bytes.Index(data, esc); i >= 0; {
+		// An escape only if the backslash is not itself escaped.
+		n := 0
+		for k := i; k >= 0 && data[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 1 {
+			return errs.E(errs.BadRequest, "Strings in the request body must not contain NUL (\\u0000).")
+		}
+		next := bytes.Index(data[i+1:], esc)
+		if next < 0 {
+			break
+		}
+		i += 1 + next
 	}
 	return nil
 }
