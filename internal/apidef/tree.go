@@ -54,6 +54,10 @@ func readTree(doc []byte) (*yaml.Node, error) {
 		return nil, fmt.Errorf("%w: %d bytes, the limit is %d bytes (5 MiB)", ErrTooLarge, len(doc), MaxDocumentSize)
 	}
 	body := bytes.TrimPrefix(doc, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
+	if !utf8.Valid(body) {
+		// encoding/json would read bad bytes as U+FFFD and keep going.
+		return nil, unreadable("the document is not valid UTF-8")
+	}
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 {
 		return nil, unreadable("the document is empty")
@@ -302,6 +306,9 @@ func checkShape(root *yaml.Node) error {
 			}
 			m.height++
 		default:
+			if strings.ContainsRune(n.Value, 0) {
+				return m, unreadable("a NUL character in a string (line %d)", n.Line)
+			}
 			plain++
 			m.size = 1
 		}
