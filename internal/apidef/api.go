@@ -173,6 +173,9 @@ func compileInfo(root *yaml.Node, a *API, c *collector) {
 	} else {
 		c.add("/info/x-ibm-name", "the API needs a name: set info.x-ibm-name (%s), or an info.title with letters or digits to derive it from", nameRule)
 	}
+	if !validTitle(title) {
+		c.add("/info/title", titleRule)
+	}
 	a.Title = title
 	if a.Title == "" {
 		a.Title = a.Name

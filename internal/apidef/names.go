@@ -31,6 +31,14 @@ func validName(s string) bool    { return nameRE.MatchString(s) }
 func validVersion(s string) bool { return versionRE.MatchString(s) }
 func validIdent(s string) bool   { return identRE.MatchString(s) }
 
+// validTitle: a display title holds no control characters (they would end
+// up in listings, the console and logs).
+func validTitle(s string) bool {
+	return !strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f })
+}
+
+const titleRule = "title must not contain control characters"
+
 // slugify derives a name from a title: lowercase, every run of characters
 // other than ASCII letters and digits becomes one '-', trimmed of '-'.
 func slugify(title string) string {

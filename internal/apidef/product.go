@@ -73,7 +73,9 @@ func ParseProduct(doc []byte) (Product, []Problem, error) {
 	} else {
 		p.Name = requiredString(info, "/info", "name", "climbon", validName, nameRule, c)
 		p.Version = requiredString(info, "/info", "version", "1.0.0", validVersion, versionRule, c)
-		p.Title = optionalString(info, "/info", "title", c)
+		if p.Title = optionalString(info, "/info", "title", c); !validTitle(p.Title) {
+			c.add("/info/title", titleRule)
+		}
 	}
 	if p.Title == "" {
 		p.Title = p.Name
@@ -171,7 +173,9 @@ func readPlan(name string, body *yaml.Node, apiKeys map[string]bool, c *collecto
 	}
 	unknownFields(body, at, planFields, "a plan", c)
 	plan := Plan{Name: name}
-	plan.Title = optionalString(body, at, "title", c)
+	if plan.Title = optionalString(body, at, "title", c); !validTitle(plan.Title) {
+		c.add(at.key("title"), titleRule)
+	}
 	if plan.Title == "" {
 		plan.Title = name
 	}
