@@ -176,8 +176,8 @@ func (s *Service) CreateApp(ctx context.Context, p *iam.Principal, orgRef, envRe
 	if err := validateSlug("name", name); err != nil {
 		return CreatedApp{}, err
 	}
-	if len(description) > 1024 {
-		return CreatedApp{}, errs.Invalid("description", "description must be at most 1024 characters.")
+	if len(description) > 1024 || strings.ContainsFunc(description, func(r rune) bool { return r < ' ' && r != '\n' && r != '\t' || r == 0x7f }) {
+		return CreatedApp{}, errs.Invalid("description", "description must be at most 1024 characters without control characters.")
 	}
 	now := s.now()
 	app := store.App{
