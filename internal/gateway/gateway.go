@@ -441,57 +441,72 @@ func subscribed(a *app, rt *route, op *apidef.Operation) (*subscription, []apide
 }
 
 // limit counts the call against every limit of the plan and the operation,
-// sets the X-RateLimit headers, and refuses it when a hard limit is exceeded.
+// sets the X-RateLimit headers, and refuses it when a hard limit is exceeded
+// (Retry-After: the refusing limit whose window resets last).
 func (g *Gateway) limit(w http.ResponseWriter, ctx context.Context, c *call, sub *subscription, opLimits []apidef.Limit) *gwError {
-	var limitHdr, remainHdr strings.Builder
-	var refuse *ratelimit.Result
-	take := func(l apidef.Limit, key, name string) {
+	var lbuf, rbuf [128]byte // header values, on the stack while they fit
+	lim, rem := lbuf[:0], rbuf[:0]
+	var refuse ratelimit.Result
+	refused := false
+	plan := sub.plan.Limits
+	for i := range len(plan) + len(opLimits) {
+		var l apidef.Limit
+		var key, name string
+		if i < len(plan) {
+			l, key = plan[i], sub.limitKeys[i]
+			name = l.Name
+		} else {
+			l = opLimits[i-len(plan)]
+			key = sub.id + "|" + c.op.Method + " " + c.op.Path + "|" + l.Name
+			name = l.Name
+			if name == "default" {
+				name = "operation"
+			}
+		}
 		if l.Rate.Unlimited {
-			return
+			continue
 		}
 		res, err := g.cfg.Limiter.Take(ctx, key, l.Rate)
 		if err != nil {
 			g.cfg.Logger.Warn("gateway: rate limiter failed; letting the call through", "err", err)
-			return
+			continue
 		}
-		if limitHdr.Len() > 0 {
-			limitHdr.WriteByte(' ')
-			remainHdr.WriteByte(' ')
+		if len(lim) > 0 {
+			lim, rem = append(lim, ' '), append(rem, ' ')
 		}
-		fmt.Fprintf(&limitHdr, "name=%s,%d;", name, res.Limit)
-		fmt.Fprintf(&remainHdr, "name=%s,%d;", name, res.Remaining)
+		lim, rem = appendLimitValue(lim, name, res.Limit), appendLimitValue(rem, name, res.Remaining)
 		if res.Allowed {
-			return
+			continue
 		}
 		c.event.RateLimited = true
-		if l.Hard {
-			if refuse == nil || res.Reset > refuse.Reset {
-				refuse = &res
-			}
-			return
+		if !l.Hard {
+			g.logSoft(sub, name, res)
+		} else if !refused || res.Reset > refuse.Reset {
+			refuse, refused = res, true
 		}
-		g.logSoft(sub, name, res)
-	}
-	for _, l := range sub.plan.Limits {
-		take(l, sub.id+"|"+l.Name, l.Name)
-	}
-	for _, l := range opLimits {
-		name := l.Name
-		if name == "default" {
-			name = "operation"
-		}
-		take(l, sub.id+"|"+c.op.Method+" "+c.op.Path+"|"+l.Name, name)
 	}
 	h := w.Header()
-	if limitHdr.Len() > 0 {
-		h[hdrLimit] = []string{limitHdr.String()}
-		h[hdrRemaining] = []string{remainHdr.String()}
+	if len(lim) > 0 {
+		// One string and one slice hold both header values.
+		both := string(append(lim, rem...))
+		vals := []string{both[:len(lim)], both[len(lim):]}
+		h[hdrLimit], h[hdrRemaining] = vals[0:1:1], vals[1:2:2]
 	}
-	if refuse != nil {
+	if refused {
 		h[hdrRetryAfter] = []string{strconv.FormatInt(int64((refuse.Reset+time.Second-1)/time.Second), 10)}
 		return &errRate
 	}
 	return nil
+}
+
+// appendLimitValue appends "name=<name>,<n>;", one limit's part of an
+// X-RateLimit header.
+func appendLimitValue(b []byte, name string, n int64) []byte {
+	b = append(b, "name="...)
+	b = append(b, name...)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, n, 10)
+	return append(b, ';')
 }
 
 // logSoft logs a soft limit's overrun once per subscription, limit and window.

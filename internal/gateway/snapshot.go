@@ -61,10 +61,11 @@ type app struct {
 }
 
 type subscription struct {
-	id     string
-	pub    *publication
-	plan   *apidef.Plan
-	active bool
+	id        string
+	pub       *publication
+	plan      *apidef.Plan
+	limitKeys []string // the limiter's key of each of plan.Limits: "<subscription>|<limit>"
+	active    bool
 }
 
 // node is a segment trie of an API's operation paths.
@@ -256,7 +257,11 @@ func build(st store.GatewayState, decoded map[string]cachedPub) (*snapshot, map[
 		if !ok {
 			continue
 		}
-		a.subs = append(a.subs, &subscription{id: s.ID, pub: pub, plan: &plan, active: s.Approved && s.State == apim.SubActive})
+		keys := make([]string, len(plan.Limits))
+		for i, l := range plan.Limits {
+			keys[i] = s.ID + "|" + l.Name
+		}
+		a.subs = append(a.subs, &subscription{id: s.ID, pub: pub, plan: &plan, limitKeys: keys, active: s.Approved && s.State == apim.SubActive})
 	}
 	return snap, nextDecoded, nil
 }
