@@ -232,6 +232,7 @@ const (
 type call struct {
 	route     *route
 	op        *apidef.Operation
+	opName    string // "GET /path", as events and limiter keys name it
 	rest      string // path after the base path
 	query     url.Values
 	queryEdit bool     // a parameter (a secret) was removed from query
@@ -293,7 +294,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) (*store
 	if !ok {
 		return ev, &errNoRoute
 	}
-	ev.API = rt.api.ID()
+	ev.API = rt.apiID
 	if !cleanPath(rest) {
 		return ev, &errNoRoute
 	}
@@ -310,7 +311,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) (*store
 		return ev, &errMethod
 	}
 	c.route, c.op, c.rest = rt, op, rest
-	ev.Operation = op.Method + " " + op.Path
+	c.opName = n.names[op.Method]
+	ev.Operation = c.opName
 	c.query = r.URL.Query()
 
 	if sec := rt.api.Security; sec.ClientID != nil {
@@ -397,7 +399,7 @@ func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, c *call, cat *ca
 	if sub == nil {
 		return &errUnsubscribe
 	}
-	ev.Product, ev.Plan = sub.pub.product.ID(), sub.plan.Name
+	ev.Product, ev.Plan = sub.pub.productID, sub.plan.Name
 	return g.limit(w, r.Context(), c, sub, opLimits)
 }
 
@@ -457,7 +459,7 @@ func (g *Gateway) limit(w http.ResponseWriter, ctx context.Context, c *call, sub
 			name = l.Name
 		} else {
 			l = opLimits[i-len(plan)]
-			key = sub.id + "|" + c.op.Method + " " + c.op.Path + "|" + l.Name
+			key = sub.id + "|" + c.opName + "|" + l.Name
 			name = l.Name
 			if name == "default" {
 				name = "operation"
@@ -523,7 +525,7 @@ func (g *Gateway) logSoft(sub *subscription, name string, res ratelimit.Result) 
 	}
 	g.softMu.Unlock()
 	if !seen || end.After(last) {
-		g.cfg.Logger.Info("gateway: soft rate limit exceeded; calls continue", "subscription", sub.id, "limit", name, "product", sub.pub.product.ID(), "plan", sub.plan.Name)
+		g.cfg.Logger.Info("gateway: soft rate limit exceeded; calls continue", "subscription", sub.id, "limit", name, "product", sub.pub.productID, "plan", sub.plan.Name)
 	}
 }
 

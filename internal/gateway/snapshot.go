@@ -28,6 +28,7 @@ type catalog struct {
 // route is one API routed in a catalog.
 type route struct {
 	api     *apidef.API
+	apiID   string // api.ID()
 	target  string // the target-url template with this catalog's properties substituted
 	ops     *node
 	offered []*offer // live publications that include the API
@@ -45,8 +46,9 @@ type offer struct {
 
 // publication is a live (published or deprecated) product in a catalog.
 type publication struct {
-	id      string
-	product *apidef.Product
+	id        string
+	product   *apidef.Product
+	productID string // product.ID()
 }
 
 type credential struct {
@@ -73,6 +75,7 @@ type node struct {
 	children map[string]*node
 	param    *node                        // a {name} segment
 	methods  map[string]*apidef.Operation // upper-case method → operation
+	names    map[string]string            // method → "METHOD /path" of its operation
 }
 
 func (n *node) insert(op *apidef.Operation) {
@@ -97,8 +100,10 @@ func (n *node) insert(op *apidef.Operation) {
 	}
 	if cur.methods == nil {
 		cur.methods = map[string]*apidef.Operation{}
+		cur.names = map[string]string{}
 	}
 	cur.methods[op.Method] = op
+	cur.names[op.Method] = op.Method + " " + op.Path
 }
 
 // match finds the node of path: literal segments before parameters, with
@@ -213,7 +218,7 @@ func build(st store.GatewayState, decoded map[string]cachedPub) (*snapshot, map[
 			cp = cachedPub{rev: rec.Rev, snap: d.Snap}
 		}
 		nextDecoded[rec.ID] = cp
-		pub := &publication{id: rec.ID, product: &cp.snap.Product}
+		pub := &publication{id: rec.ID, product: &cp.snap.Product, productID: cp.snap.Product.ID()}
 		pubs[rec.EnvID+"|"+rec.ProductName+":"+rec.ProductVersion] = pub
 		for key, a := range cp.snap.APIs {
 			a := a
@@ -225,7 +230,7 @@ func build(st store.GatewayState, decoded map[string]cachedPub) (*snapshot, map[
 					c.maxDepth = d
 				}
 			}
-			r.api = &a
+			r.api, r.apiID = &a, a.ID()
 			r.target = expandTarget(&a, c.envName)
 			r.idHeader, r.secretHeader = headerKey(a.Security.ClientID), headerKey(a.Security.ClientSecret)
 			r.ops = &node{}
