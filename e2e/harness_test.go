@@ -27,6 +27,7 @@ import (
 	"gatehouse/client"
 	"gatehouse/internal/app"
 	"gatehouse/internal/config"
+	"gatehouse/internal/httpapi"
 )
 
 // epoch is where every fake clock starts: a fixed instant, so times in
@@ -125,6 +126,8 @@ type server struct {
 	logs    *logBuffer
 	admin   client.KeyFile // the bootstrap admin-apikey.json
 	hc      *http.Client
+	hy      *hygieneRecorder // learns secrets and keeps what must hold none (hygiene_test.go)
+	test    string
 
 	cancel   context.CancelFunc
 	done     chan error
@@ -164,13 +167,22 @@ func withConfig(edit func(*config.Config)) serverOption {
 
 // startServer runs a server until the test ends. At the end it checks that
 // Run returned nil and that the log has no error, panic or lock contention.
+// The server logs at debug level, and its traffic, log, metrics and audit
+// log go to the suite's secret-hygiene check (hygiene_test.go).
 func startServer(t *testing.T, opts ...serverOption) *server {
+	t.Helper()
+	return startServerFor(t, hygiene, opts...)
+}
+
+// startServerFor is startServer reporting to hy instead of the suite's recorder.
+func startServerFor(t *testing.T, hy *hygieneRecorder, opts ...serverOption) *server {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.GatewayAddr = "127.0.0.1:0"
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")
 	cfg.LogFormat = "json"
+	cfg.LogLevel = "debug"
 	var clk *clock
 	for _, o := range opts {
 		o(&cfg, &clk)
@@ -183,14 +195,20 @@ func startServer(t *testing.T, opts ...serverOption) *server {
 	}
 	logs := &logBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, app.Options{Now: clk.Now, LogOutput: logs, Tap: exchanges.record})
+	test := t.Name()
+	tap := func(ex httpapi.Exchange) {
+		exchanges.record(ex)
+		hy.observe(test, ex)
+	}
+	a, err := app.New(ctx, cfg, app.Options{Now: clk.Now, LogOutput: logs, Tap: tap})
 	if err != nil {
 		cancel()
 		t.Fatalf("app.New: %v\nlog:\n%s", err, logs)
 	}
+	tr := &hygieneTransport{base: http.DefaultTransport.(*http.Transport).Clone(), rec: hy, test: test, gwHost: a.GatewayAddr()}
 	s := &server{
 		app: a, URL: "http://" + a.Addr(), GWURL: "http://" + a.GatewayAddr(), Issuer: a.Issuer(), DataDir: cfg.DataDir, cfg: cfg,
-		clock: clk, logs: logs, hc: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: 30 * time.Second},
+		clock: clk, logs: logs, hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}, hy: hy, test: test,
 		cancel: cancel, done: make(chan error, 1),
 	}
 	go func() { s.done <- a.Run(ctx) }()
@@ -206,10 +224,14 @@ func startServer(t *testing.T, opts ...serverOption) *server {
 	return s
 }
 
-// stop cancels Run's context and returns what Run returned.
+// stop cancels Run's context and returns what Run returned. Before, it
+// scrapes the server's metrics and audit log for the hygiene check; after, it
+// hands the check the whole log.
 func (s *server) stop(t *testing.T) error {
 	t.Helper()
 	s.stopOnce.Do(func() {
+		s.scrape()
+		defer func() { s.hy.haystack("log", "log of a server of "+s.test, []byte(s.logs.String())) }()
 		// Close the client's idle connections first: connections the transport
 		// dialled but never used would hold Shutdown for 5 s (net/http treats
 		// them as idle only after that long).
