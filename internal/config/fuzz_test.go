@@ -88,8 +88,8 @@ func flags(c config.Config) *pflag.FlagSet {
 // flag that holds credentials.
 func noPassword(t *testing.T, flag, value string, err error) {
 	t.Helper()
-	_, rest, ok := strings.Cut(value, "://")
-	if !ok || (flag != "database" && flag != "redis") {
+	scheme, rest, ok := strings.Cut(value, "://")
+	if !ok || !validScheme(scheme) || (flag != "database" && flag != "redis") {
 		return
 	}
 	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
@@ -103,4 +103,18 @@ func noPassword(t *testing.T, flag, value string, err error) {
 	if _, pw, ok := strings.Cut(userinfo, ":"); ok && pw != "" && strings.Contains(err.Error(), userinfo+"@") {
 		t.Fatalf("the error shows the password of %q: %v", value, err)
 	}
+}
+
+// validScheme reports whether s is a URL scheme (RFC 3986), so that "://"
+// after it starts an authority.
+func validScheme(s string) bool {
+	for i, c := range s {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
 }
