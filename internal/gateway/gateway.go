@@ -298,7 +298,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) (*store
 	if !cleanPath(rest) {
 		return ev, &errNoRoute
 	}
-	n := rt.ops.match(segments(rest))
+	n := rt.ops.match(rest)
 	if n == nil {
 		return ev, &errNoRoute
 	}
@@ -342,16 +342,20 @@ func cleanPath(p string) bool {
 	}
 	p = strings.TrimPrefix(p, "/")
 	p = strings.TrimSuffix(p, "/")
-	for _, seg := range strings.Split(p, "/") {
+	for {
+		seg, rest, more := strings.Cut(p, "/")
 		if seg == "" {
 			return false
 		}
-		d, err := url.PathUnescape(seg)
+		d, err := url.PathUnescape(seg) // allocates only for a segment with escapes
 		if err != nil || d == "." || d == ".." || strings.ContainsAny(d, "/\\\x00") {
 			return false
 		}
+		if !more {
+			return true
+		}
+		p = rest
 	}
-	return true
 }
 
 // credentialValue reads a credential from where the API's security says;

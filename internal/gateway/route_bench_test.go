@@ -22,7 +22,7 @@ func BenchmarkRouteMatch(b *testing.B) {
 				if !ok || !cleanPath(rest) {
 					b.Fatalf("no route for %s", path)
 				}
-				nd := rt.ops.match(segments(rest))
+				nd := rt.ops.match(rest)
 				if nd == nil || nd.methods["GET"] == nil {
 					b.Fatalf("no operation for %s", rest)
 				}

@@ -106,22 +106,42 @@ func (n *node) insert(op *apidef.Operation) {
 	cur.names[op.Method] = op.Method + " " + op.Path
 }
 
-// match finds the node of path: literal segments before parameters, with
-// backtracking, so /pets/mine beats /pets/{id} and both work.
-func (n *node) match(segs []string) *node {
-	if len(segs) == 0 {
-		if n.methods != nil {
-			return n
-		}
-		return nil
+// match finds the node of path (its segments as segments splits them):
+// literal segments before parameters, with backtracking, so /pets/mine beats
+// /pets/{id} and both work. It walks the string in place, allocating nothing.
+func (n *node) match(path string) *node {
+	p := strings.Trim(path, "/")
+	if p == "" {
+		return n.final()
 	}
-	if c := n.children[segs[0]]; c != nil {
-		if m := c.match(segs[1:]); m != nil {
+	return n.matchSegs(p)
+}
+
+// matchSegs matches p, which holds at least one segment.
+func (n *node) matchSegs(p string) *node {
+	seg, rest, more := strings.Cut(p, "/")
+	if c := n.children[seg]; c != nil {
+		if m := c.matchNext(rest, more); m != nil {
 			return m
 		}
 	}
-	if n.param != nil && segs[0] != "" {
-		return n.param.match(segs[1:])
+	if n.param != nil && seg != "" {
+		return n.param.matchNext(rest, more)
+	}
+	return nil
+}
+
+func (n *node) matchNext(rest string, more bool) *node {
+	if !more {
+		return n.final()
+	}
+	return n.matchSegs(rest)
+}
+
+// final is n when an operation ends there.
+func (n *node) final() *node {
+	if n.methods != nil {
+		return n
 	}
 	return nil
 }
@@ -279,28 +299,49 @@ type cachedPub struct {
 
 // lookup finds the route and operation node for a request path of the form
 // /{org}/{env}/{basePath}{path}. It returns the remainder after the base path.
+// Base paths are tried longest first, as prefixes of the path itself, so a
+// lookup allocates nothing.
 func (s *snapshot) lookup(path string) (*catalog, *route, string, bool) {
 	rest := strings.TrimPrefix(path, "/")
 	org, rest, ok1 := strings.Cut(rest, "/")
-	env, rest, _ := strings.Cut(rest, "/") // "/org/env" alone leaves rest empty
+	env, rest, ok2 := strings.Cut(rest, "/")
 	if !ok1 {
 		return nil, nil, "", false
 	}
-	c := s.catalogs[org+"/"+env]
+	var kbuf [64]byte
+	c := s.catalogs[string(append(append(append(kbuf[:0], org...), '/'), env...))]
 	if c == nil {
 		return nil, nil, "", false
 	}
-	rest = "/" + rest
-	// Longest base path first: try the first maxDepth segments, then fewer.
-	segs := segments(rest)
-	for n := min(len(segs), c.maxDepth); n >= 0; n-- {
-		base := ""
-		if n > 0 {
-			base = "/" + strings.Join(segs[:n], "/")
+	if ok2 {
+		rest = path[len(path)-len(rest)-1:] // with the '/' before it
+	} else {
+		rest = "/" // "/org/env" alone
+	}
+	// Candidates are the first n segments of rest for n = maxDepth..1, then
+	// the root "". A path starting with "//" has an empty first segment,
+	// which no base path has: only the root can match it.
+	t := strings.TrimRight(rest, "/")
+	if len(t) > 1 && t[1] != '/' {
+		end := 0
+		n := 0
+		for ; n < c.maxDepth; n++ {
+			j := strings.IndexByte(t[end+1:], '/')
+			if j < 0 {
+				end, n = len(t), n+1
+				break
+			}
+			end += 1 + j
 		}
-		if r := c.apis[base]; r != nil && strings.HasPrefix(rest, base) {
-			return c, r, rest[len(base):], true
+		for ; n > 0; n-- {
+			if r := c.apis[t[:end]]; r != nil {
+				return c, r, rest[end:], true
+			}
+			end = strings.LastIndexByte(t[:end], '/')
 		}
+	}
+	if r := c.apis[""]; r != nil {
+		return c, r, rest, true
 	}
 	return c, nil, "", false
 }

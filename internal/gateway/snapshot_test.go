@@ -41,7 +41,7 @@ func TestOperationMatching(t *testing.T) {
 		{"", "GET", "/"},
 	}
 	for _, tt := range tests {
-		n := r.ops.match(segments(tt.path))
+		n := r.ops.match(tt.path)
 		got := ""
 		if n != nil {
 			if op := n.methods[tt.method]; op != nil {
@@ -58,7 +58,7 @@ func TestOperationMatching(t *testing.T) {
 			t.Errorf("%s %s matched %q, want no route", tt.method, tt.path, got)
 		}
 	}
-	if got := allowed(r.ops.match(segments("/pets"))); got != "GET, POST" {
+	if got := allowed(r.ops.match("/pets")); got != "GET, POST" {
 		t.Errorf("Allow for /pets = %q", got)
 	}
 }
