@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -156,19 +157,22 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // route dispatches to the mux; when nothing matches, it answers in the API's
 // own error shape instead of the mux's plain text (and /v1 still demands a
 // token first, so unauthenticated callers cannot probe which paths exist).
+// A /v1 path with dot segments is not found: the mux would redirect it,
+// method and all (307), to its clean form — another route, another object.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	v1 := strings.HasPrefix(r.URL.Path, "/v1/") || r.URL.Path == "/v1"
 	h, pattern := s.mux.Handler(r)
-	if pattern != "" {
+	if pattern != "" && !(v1 && !isClean(r.URL.EscapedPath())) {
 		s.mux.ServeHTTP(w, r)
 		return
 	}
 	probe := &statusProbe{header: http.Header{}}
 	h.ServeHTTP(probe, r)
-	if probe.status != http.StatusNotFound && probe.status != http.StatusMethodNotAllowed {
+	if probe.status != http.StatusNotFound && probe.status != http.StatusMethodNotAllowed && !v1 {
 		h.ServeHTTP(w, r) // a redirect to the clean path
 		return
 	}
-	if strings.HasPrefix(r.URL.Path, "/v1/") || r.URL.Path == "/v1" {
+	if v1 {
 		if _, err := s.authenticate(r); err != nil {
 			s.writeError(w, r, err)
 			return
@@ -180,6 +184,16 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeError(w, r, errNoRoute)
+}
+
+// isClean reports whether the escaped path p has no dot segments and no
+// empty segments, as the mux wants it (a trailing slash is kept).
+func isClean(p string) bool {
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == p
 }
 
 // methodLabel bounds the method label: net/http accepts any token as a
