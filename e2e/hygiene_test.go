@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -744,4 +745,83 @@ func TestDataDirectoryIsPrivate(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after stop")
+}
+
+// The hand procedures of docs/security.md work as the document says:
+// replacing the master key, and cutting off a compromised signing key at
+// once. Both refuse every token the removed keys signed and leave API keys
+// working.
+func TestSecurityDocProcedures(t *testing.T) {
+	t.Parallel()
+	const issuer = "https://gatehouse.test" // the same on every restart, whatever the port
+	sqlExec := func(t *testing.T, s *server, stmts ...string) {
+		t.Helper()
+		db, err := sql.Open("sqlite", s.cfg.SQLitePath())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		for _, q := range stmts {
+			if _, err := db.ExecContext(t.Context(), q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+	}
+	// setup returns a stopped server, a key of it, and a token it issued.
+	setup := func(t *testing.T, clk *clock, before func(*server, *client.Client)) (*server, string, string) {
+		s := startServer(t, withClock(clk), withIssuer(issuer))
+		admin := s.asAdmin(t)
+		k := mustCreateKey(t, admin, client.CreateAPIKey{Name: "survivor"})
+		tok := mustToken(t, s, k.APIKey, client.TokenOptions{})
+		before(s, admin)
+		if err := s.stop(t); err != nil {
+			t.Fatal(err)
+		}
+		return s, k.APIKey, tok
+	}
+
+	t.Run("master-key-replaced-by-hand", func(t *testing.T) {
+		t.Parallel()
+		clk := newClock()
+		s, key, tok := setup(t, clk, func(*server, *client.Client) {})
+		old, err := os.ReadFile(s.cfg.MasterKeyFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sqlExec(t, s, "DELETE FROM signing_keys", "DELETE FROM meta WHERE name = 'master_key_fingerprint'")
+		if err := os.Remove(s.cfg.MasterKeyFile); err != nil {
+			t.Fatal(err)
+		}
+		s2 := startServer(t, withDataDir(s.DataDir), withClock(clk), withIssuer(issuer))
+		if now, err := os.ReadFile(s.cfg.MasterKeyFile); err != nil || bytes.Equal(now, old) {
+			t.Fatalf("no new master key (%v)", err)
+		}
+		tokenRefused(t, s2, tok)
+		tokenWorks(t, s2, mustToken(t, s2, key, client.TokenOptions{}))
+	})
+
+	t.Run("compromised-signing-key-cut-off", func(t *testing.T) {
+		t.Parallel()
+		clk := newClock()
+		var oldKID string
+		s, key, tok := setup(t, clk, func(s *server, admin *client.Client) {
+			oldKID = jwtPart(t, mustToken(t, s, s.admin.APIKey, client.TokenOptions{}), 0)["kid"].(string)
+			if _, err := admin.RotateSigningKey(t.Context(), true); err != nil {
+				t.Fatal(err)
+			}
+		})
+		s2 := startServer(t, withDataDir(s.DataDir), withClock(clk), withIssuer(issuer))
+		tokenWorks(t, s2, tok) // rotation alone leaves the old key verifying
+		if err := s2.stop(t); err != nil {
+			t.Fatal(err)
+		}
+		sqlExec(t, s, "DELETE FROM signing_keys WHERE id = '"+oldKID+"'")
+		s3 := startServer(t, withDataDir(s.DataDir), withClock(clk), withIssuer(issuer))
+		tokenRefused(t, s3, tok)
+		fresh := mustToken(t, s3, key, client.TokenOptions{})
+		if kid := jwtPart(t, fresh, 0)["kid"]; kid == oldKID {
+			t.Fatalf("a new token is signed by the deleted key %s", oldKID)
+		}
+		tokenWorks(t, s3, fresh)
+	})
 }
