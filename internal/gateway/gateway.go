@@ -313,7 +313,6 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) (*store
 	c.route, c.op, c.rest = rt, op, rest
 	c.opName = n.names[op.Method]
 	ev.Operation = c.opName
-	c.query = r.URL.Query()
 
 	if sec := rt.api.Security; sec.ClientID != nil {
 		if gerr := g.admit(w, r, c, cat, sec); gerr != nil {
@@ -373,6 +372,12 @@ func credentialValue(r *http.Request, q url.Values, p *apidef.Param, hdr string)
 // admit identifies the app, checks its subscription and applies the limits.
 func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, c *call, cat *catalog, sec apidef.Security) *gwError {
 	ev := &c.event
+	// The query is parsed only when it may hold a credential or a secret
+	// to remove; otherwise it is forwarded as the caller wrote it.
+	if raw := r.URL.RawQuery; raw != "" && (sec.ClientID.In == "query" ||
+		sec.ClientSecret != nil && sec.ClientSecret.In == "query" || mayHoldParam(raw, "client_secret")) {
+		c.query = r.URL.Query()
+	}
 	id := credentialValue(r, c.query, sec.ClientID, c.route.idHeader)
 	if id == "" {
 		return &errIDMissing
@@ -405,6 +410,13 @@ func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, c *call, cat *ca
 	}
 	ev.Product, ev.Plan = sub.pub.productID, sub.plan.Name
 	return g.limit(w, r.Context(), c, sub, opLimits)
+}
+
+// mayHoldParam reports whether a raw query may have a parameter called name
+// once decoded: it holds name as it is, or escapes ('%', '+') that could
+// spell it.
+func mayHoldParam(raw, name string) bool {
+	return strings.Contains(raw, name) || strings.ContainsAny(raw, "%+")
 }
 
 // secretParam is the query parameter of the API's secret, or "client_secret".
@@ -535,6 +547,9 @@ func (g *Gateway) logSoft(sub *subscription, name string, res ratelimit.Result) 
 
 // target expands the route's target template for this call.
 func (g *Gateway) target(c *call, r *http.Request) (*url.URL, error) {
+	if base := c.route.targetBase; base != nil {
+		return joinTarget(base, c.route.targetBasePath, c.rest, c.search(r)), nil
+	}
 	search := ""
 	switch {
 	case c.queryEdit && len(c.query) > 0:
@@ -552,6 +567,38 @@ func (g *Gateway) target(c *call, r *http.Request) (*url.URL, error) {
 		return nil, fmt.Errorf("target %q is not an absolute http(s) URL", t)
 	}
 	return u, nil
+}
+
+// search is the query to forward, without its '?': the caller's own, or
+// the re-encoded one when a secret was removed from it.
+func (c *call) search(r *http.Request) string {
+	if c.queryEdit {
+		return c.query.Encode()
+	}
+	return r.URL.RawQuery
+}
+
+// joinTarget is the URL that parsing base's text followed by rest (an
+// escaped path) and "?"+query would give, without parsing it again. The
+// path keeps the caller's escaping (RawPath); a '#' in the query ends it, as
+// it would the parsed text.
+func joinTarget(base *url.URL, baseEscaped, rest, query string) *url.URL {
+	u := *base
+	if rest != "" {
+		unescaped, _ := url.PathUnescape(rest) // cleanPath has checked every escape
+		if unescaped == rest && baseEscaped == base.Path {
+			u.Path = base.Path + rest
+			u.RawPath = u.Path
+		} else {
+			u.Path, u.RawPath = base.Path+unescaped, baseEscaped+rest
+		}
+	}
+	if q, _, cut := strings.Cut(query, "#"); cut {
+		u.RawQuery, u.ForceQuery = q, q == ""
+	} else {
+		u.RawQuery = query
+	}
+	return &u
 }
 
 // rewrite prepares the outbound request: target URL, host, transaction id,

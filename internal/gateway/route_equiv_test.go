@@ -127,3 +127,53 @@ func TestMatchAndCleanPathMatchTheSplittingVersions(t *testing.T) {
 		}
 	}
 }
+
+// joinTarget must send the backend exactly what parsing the expanded
+// template did.
+func TestJoinTargetMatchesParsing(t *testing.T) {
+	for _, base := range []string{"http://b", "http://b:8080", "http://b:8080/v2", "https://u@b/a%20b", "http://b/x'y", "http://b/a%2Fb/"} {
+		tmpl := base + "$(request.path)$(request.search)"
+		bu, esc := parseTargetBase(tmpl)
+		if bu == nil {
+			t.Fatalf("parseTargetBase(%q) = nil", tmpl)
+		}
+		for _, rest := range []string{"", "/", "/a", "/a/b/", "/caf%C3%A9", "/a%20b", "/it's", "/a+b", "/%41", "/a:b", "/x%2Fy"} {
+			for _, q := range []string{"", "a=1", "a=1&b=%20+", "a=1#frag", "#x", "a=1?b"} {
+				search := ""
+				if q != "" {
+					search = "?" + q
+				}
+				want, err := url.Parse(strings.NewReplacer("$(request.path)", rest, "$(request.search)", search).Replace(tmpl))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := joinTarget(bu, esc, rest, q)
+				if got.Scheme != want.Scheme || got.Host != want.Host || got.User.String() != want.User.String() ||
+					got.Path != want.Path || got.EscapedPath() != want.EscapedPath() || got.RawQuery != want.RawQuery ||
+					got.ForceQuery != want.ForceQuery || got.RequestURI() != want.RequestURI() {
+					t.Errorf("%s + %q + %q: joined %#v, parsed %#v", base, rest, q, got, want)
+				}
+			}
+		}
+	}
+	for _, tmpl := range []string{"$(target-url)$(request.path)$(request.search)", "http://b/$(request.path)x$(request.search)",
+		"http://b?a=1$(request.path)$(request.search)", "http://b#f$(request.path)$(request.search)", "ftp://b$(request.path)$(request.search)",
+		"/relative$(request.path)$(request.search)", "http://b/$(region)$(request.path)$(request.search)"} {
+		if u, _ := parseTargetBase(tmpl); u != nil {
+			t.Errorf("parseTargetBase(%q) took the fast path", tmpl)
+		}
+	}
+}
+
+func TestMayHoldParamIsNeverWrong(t *testing.T) {
+	for _, raw := range []string{"client_secret=x", "a=1&client%5Fsecret=x", "client%5fsecret=x", "a=1;client_secret=x", "CLIENT_SECRET=x",
+		"a=1&b=2", "client_secre=x", "a=client_secret", "%63lient_secret=1", "client+secret=1"} {
+		q, _ := url.ParseQuery(raw)
+		if q.Has("client_secret") && !mayHoldParam(raw, "client_secret") {
+			t.Errorf("mayHoldParam(%q) = false, but the query holds client_secret", raw)
+		}
+	}
+	if mayHoldParam("a=1&b=2", "client_secret") {
+		t.Error("a plain query without the name may hold it")
+	}
+}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -32,6 +33,14 @@ type route struct {
 	target  string // the target-url template with this catalog's properties substituted
 	ops     *node
 	offered []*offer // live publications that include the API
+
+	// targetBase is target's fixed part, parsed, when target is an absolute
+	// http(s) URL without query or fragment followed by
+	// "$(request.path)$(request.search)" (the usual template): the call's
+	// URL is then joined to it instead of parsed. targetBasePath is its
+	// escaped path.
+	targetBase     *url.URL
+	targetBasePath string
 
 	// The client id's and secret's header names in canonical form, when
 	// the API's security reads them from headers.
@@ -192,6 +201,22 @@ func expandTarget(api *apidef.API, catalog string) string {
 	return tmpl
 }
 
+// parseTargetBase returns the parsed fixed part of a target template of the
+// form "<absolute http(s) URL>$(request.path)$(request.search)", or nil.
+func parseTargetBase(target string) (*url.URL, string) {
+	const tail = "$(request.path)$(request.search)"
+	prefix, ok := strings.CutSuffix(target, tail)
+	if !ok || strings.Contains(prefix, "$(") {
+		return nil, ""
+	}
+	u, err := url.Parse(prefix)
+	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" ||
+		u.Opaque != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.RawFragment != "" {
+		return nil, ""
+	}
+	return u, u.EscapedPath()
+}
+
 // headerKey is the canonical header name of a credential read from a header.
 func headerKey(p *apidef.Param) string {
 	if p == nil || p.In != "header" {
@@ -252,6 +277,7 @@ func build(st store.GatewayState, decoded map[string]cachedPub) (*snapshot, map[
 			}
 			r.api, r.apiID = &a, a.ID()
 			r.target = expandTarget(&a, c.envName)
+			r.targetBase, r.targetBasePath = parseTargetBase(r.target)
 			r.idHeader, r.secretHeader = headerKey(a.Security.ClientID), headerKey(a.Security.ClientSecret)
 			r.ops = &node{}
 			for i := range a.Operations {
