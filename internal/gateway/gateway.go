@@ -228,8 +228,11 @@ const (
 	hdrContentTypeNo = "X-Content-Type-Options"
 )
 
-// call is the per-request state, carried to the proxy callbacks in the context.
+// call is the per-request state, in one allocation. It is also the proxied
+// request's context (the caller's, with the API's invoke timeout), which is
+// how the proxy callbacks find it.
 type call struct {
+	context.Context
 	route     *route
 	op        *apidef.Operation
 	opName    string // "GET /path", as events and limiter keys name it
@@ -237,22 +240,39 @@ type call struct {
 	query     url.Values
 	queryEdit bool     // a parameter (a secret) was removed from query
 	secretHdr string   // header to remove before proxying, canonical
-	txID      []string // the transaction id as a header value, shared by the answer and the backend request
+	txID      []string // the transaction id as a header value (txBuf), shared by the answer and the backend request
+	txBuf     [1]string
 	target    *url.URL
 	start     time.Time
 	backendAt time.Time // when the backend's response headers arrived
 	event     store.Event
+	rec       counter      // the answer, counted
+	in        countingBody // the request body, counted
 }
 
 type callKey struct{}
 
+// Value answers callKey with the call itself.
+func (c *call) Value(key any) any {
+	if key == (callKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// callOf is the call a proxied request belongs to.
+func callOf(r *http.Request) *call { return r.Context().Value(callKey{}).(*call) }
+
 // ServeHTTP routes, identifies, limits and proxies one call.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := g.cfg.Now()
-	c := &call{start: start, txID: []string{g.txID()}}
+	c := &call{start: start}
+	c.txBuf[0] = g.txID()
+	c.txID = c.txBuf[:]
 	w.Header()[hdrTxID] = c.txID
-	rec := &counter{ResponseWriter: w, status: http.StatusOK}
-	in := &countingBody{ReadCloser: r.Body}
+	c.rec = counter{ResponseWriter: w, status: http.StatusOK}
+	c.in = countingBody{ReadCloser: r.Body}
+	rec, in := &c.rec, &c.in
 	r.Body = in
 	ev, gerr := g.serve(rec, r, c)
 	if gerr != nil {
@@ -327,7 +347,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) (*store
 	c.target = target
 	ctx, cancel := context.WithTimeout(r.Context(), rt.api.Timeout)
 	defer cancel()
-	g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, callKey{}, c)))
+	c.Context = ctx
+	g.proxy.ServeHTTP(w, r.WithContext(c))
 	return ev, nil
 }
 
@@ -604,7 +625,7 @@ func joinTarget(base *url.URL, baseEscaped, rest, query string) *url.URL {
 // rewrite prepares the outbound request: target URL, host, transaction id,
 // no client secret; httputil has already removed hop-by-hop headers.
 func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
-	c := pr.In.Context().Value(callKey{}).(*call)
+	c := callOf(pr.In)
 	pr.Out.URL = c.target
 	pr.Out.Host = c.target.Host
 	pr.SetXForwarded()
@@ -617,7 +638,7 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 }
 
 func (g *Gateway) modifyResponse(res *http.Response) error {
-	c := res.Request.Context().Value(callKey{}).(*call)
+	c := callOf(res.Request)
 	c.backendAt = g.cfg.Now()
 	// The response already carries this call's id (set before proxying, so
 	// error answers have it too); a backend's own would be a second value.
@@ -628,7 +649,7 @@ func (g *Gateway) modifyResponse(res *http.Response) error {
 // proxyError answers a failed proxy: 504 when the invoke timeout passed,
 // 502 when the backend could not be reached or broke the exchange.
 func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {
-	c := r.Context().Value(callKey{}).(*call)
+	c := callOf(r)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		writeError(w, errTimeout)
