@@ -117,7 +117,7 @@ func FuzzIAMBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ri uint8, ctype, etag string, body []byte) {
 		rt := routes[int(ri)%len(routes)]
 		res := h.send(t, rt, ctype, etag, body, "/v1")
-		if rt.path == "/v1/apikeys/$ROTATE_ID/rotate" && res.Code == http.StatusCreated {
+		if res != nil && rt.path == "/v1/apikeys/$ROTATE_ID/rotate" && res.Code == http.StatusCreated {
 			h.replaceRotateTarget(t) // the next rotation starts from a fresh key
 		}
 	})
@@ -435,7 +435,8 @@ func (h *harness) do(method, path, ctype, ifMatch string, body []byte) *httptest
 }
 
 // send sends one fuzzed request and checks the invariants; family is "/v1"
-// or "token" (the error shape to expect).
+// or "token" (the error shape to expect). It returns nil, sending nothing,
+// for a request no client could send.
 func (h *harness) send(t *testing.T, rt route, ctype, etag string, body []byte, family string) *httptest.ResponseRecorder {
 	t.Helper()
 	// Header values net/http would never deliver are not the handler's concern.
