@@ -628,13 +628,37 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	c := callOf(pr.In)
 	pr.Out.URL = c.target
 	pr.Out.Host = c.target.Host
-	pr.SetXForwarded()
+	setXForwarded(pr)
 	h := pr.Out.Header
 	h[hdrTxID] = c.txID
 	if c.secretHdr != "" {
 		delete(h, c.secretHdr)
 	}
 	delete(h, hdrIBMSecret)
+}
+
+// setXForwarded sets X-Forwarded-For, -Host and -Proto exactly as
+// httputil's ProxyRequest.SetXForwarded does, with the three values in one
+// slice instead of three.
+func setXForwarded(pr *httputil.ProxyRequest) {
+	h := pr.Out.Header
+	vals := make([]string, 3)
+	if clientIP, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
+		if prior := h["X-Forwarded-For"]; len(prior) > 0 {
+			clientIP = strings.Join(prior, ", ") + ", " + clientIP
+		}
+		vals[0] = clientIP
+		h["X-Forwarded-For"] = vals[0:1:1]
+	} else {
+		delete(h, "X-Forwarded-For")
+	}
+	vals[1] = pr.In.Host
+	h["X-Forwarded-Host"] = vals[1:2:2]
+	vals[2] = "http"
+	if pr.In.TLS != nil {
+		vals[2] = "https"
+	}
+	h["X-Forwarded-Proto"] = vals[2:3:3]
 }
 
 func (g *Gateway) modifyResponse(res *http.Response) error {

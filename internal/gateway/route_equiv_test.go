@@ -1,7 +1,12 @@
 package gateway
 
 import (
+	"crypto/tls"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -175,5 +180,38 @@ func TestMayHoldParamIsNeverWrong(t *testing.T) {
 	}
 	if mayHoldParam("a=1&b=2", "client_secret") {
 		t.Error("a plain query without the name may hold it")
+	}
+}
+
+func TestSetXForwardedMatchesHTTPUtil(t *testing.T) {
+	for _, in := range []struct {
+		remote, host string
+		tls          bool
+		prior        []string
+	}{
+		{"10.0.0.1:5000", "gw.example", false, nil},
+		{"[::1]:5000", "gw.example:8443", true, nil},
+		{"not-an-address", "gw.example", false, []string{"1.2.3.4"}},
+		{"10.0.0.1:5000", "", false, []string{"1.2.3.4", "5.6.7.8"}},
+	} {
+		mk := func() *httputil.ProxyRequest {
+			r := httptest.NewRequest("GET", "http://gw.example/x", nil)
+			r.RemoteAddr, r.Host = in.remote, in.host
+			if in.tls {
+				r.TLS = &tls.ConnectionState{}
+			}
+			out := r.Clone(r.Context())
+			out.Header = http.Header{"Accept": {"*/*"}}
+			if in.prior != nil {
+				out.Header["X-Forwarded-For"] = in.prior
+			}
+			return &httputil.ProxyRequest{In: r, Out: out}
+		}
+		want, got := mk(), mk()
+		want.SetXForwarded()
+		setXForwarded(got)
+		if !reflect.DeepEqual(got.Out.Header, want.Out.Header) {
+			t.Errorf("%+v: headers %v, httputil's %v", in, got.Out.Header, want.Out.Header)
+		}
 	}
 }
