@@ -41,14 +41,15 @@ type Options struct {
 	APIs        int           // APIs of the main store (gateway); default 1
 	Apps        int           // apps of the main store; default 1
 	BaseKeys    int           // keys of the scale baseline store; default 1,000
-	ScaleKeys   int           // keys of the scale store; default 1,000,000
-	ScaleAPIs   int           // APIs of the scale store; default 10,000
-	ScaleApps   int           // apps of the scale store; default 100,000
+	ScaleKeys   int           // keys of the scale key store (with APIs and Apps); default 1,000,000
+	ScaleAPIs   int           // APIs of the scale gateway store (with BaseKeys); default 10,000
+	ScaleApps   int           // apps of the scale gateway store; default 100,000
 	MeTokens    int           // distinct bearer tokens of the /v1/me run; default 1,000
 	Scenarios   []string      // default AllScenarios
 	SigningAlg  string        // of Gatehouse and the token reference alike; default EdDSA
 	Seed        uint64        // of the key values; default 1
 	Dir         string        // where the data directories go; default a temporary directory, removed after
+	Reuse       bool          // with Dir: use a data directory seeded by an earlier run with the same content again
 	ProfileDir  string        // when set, a CPU profile of Gatehouse is written there for every run
 	Progress    io.Writer     // progress lines; default io.Discard
 }
@@ -165,6 +166,7 @@ type Check struct {
 	Unit      string  `json:"unit"`                // "x", "ms", "MB" or "s"
 	Target    string  `json:"target"`
 	Pass      bool    `json:"pass"`
+	Info      bool    `json:"info,omitempty"` // reported for information, judged against no target (Pass is false)
 }
 
 // Server is one process of the run.
@@ -232,7 +234,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 func (r *runner) run(ctx context.Context) error {
 	o := r.o
-	needGateway := o.has(ScenarioGateway) || o.has(ScenarioScale)
+	needGateway := o.has(ScenarioGateway) || o.has(ScenarioScale) || o.has(ScenarioStartup) // every store but main has an API
 	var err error
 	if needGateway {
 		if r.backend, err = r.ref(ctx, RefBackend); err != nil {
@@ -269,44 +271,11 @@ func (r *runner) run(ctx context.Context) error {
 		}
 	}
 	if o.has(ScenarioScale) {
-		var small, large [2]*Result // token, gateway
-		err := r.withGatehouse(ctx, "scale-base", seedSpec{Keys: o.BaseKeys, APIs: 1, Apps: 1}, func(g *gatehouse, s *seeded) error {
-			var err error
-			if small[0], err = r.measure(ctx, "token-"+count(o.BaseKeys)+"-keys", "gatehouse", g, r.tokenLoad(g.URL, s)); err != nil {
-				return err
-			}
-			small[1], err = r.measure(ctx, "gateway-1-api", "gatehouse", g, r.gatewayLoad(g.Gateway+"/"+benchOrg+"/"+benchCatalog, s))
-			return err
-		})
-		if err != nil {
+		if err := r.scaleScenario(ctx); err != nil {
 			return err
 		}
-		var peak int64
-		err = r.withGatehouse(ctx, "scale", seedSpec{Keys: o.ScaleKeys, APIs: o.ScaleAPIs, Apps: o.ScaleApps}, func(g *gatehouse, s *seeded) error {
-			var err error
-			if large[0], err = r.measure(ctx, "token-"+count(o.ScaleKeys)+"-keys", "gatehouse", g, r.tokenLoad(g.URL, s)); err != nil {
-				return err
-			}
-			if large[1], err = r.measure(ctx, "gateway-"+count(o.ScaleAPIs)+"-apis-"+count(o.ScaleApps)+"-apps", "gatehouse", g,
-				r.gatewayLoad(g.Gateway+"/"+benchOrg+"/"+benchCatalog, s)); err != nil {
-				return err
-			}
-			peak, _ = g.memory()
-			if o.has(ScenarioStartup) {
-				r.startupCheck(g, o.ScaleKeys)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		r.ratio(ScenarioScale, "token exchange, "+count(o.ScaleKeys)+" keys vs "+count(o.BaseKeys), large[0], small[0], 0.9)
-		r.ratio(ScenarioScale, "gateway, "+count(o.ScaleAPIs)+" APIs and "+count(o.ScaleApps)+" apps vs 1 API", large[1], small[1], 0.9)
-		mb := float64(peak) / (1 << 20)
-		r.rep.Checks = append(r.rep.Checks, Check{Scenario: ScenarioScale, Name: "peak RSS of Gatehouse with " + count(o.ScaleKeys) + " keys",
-			Value: mb, Unit: "MB", Target: "≤ 300 MB", Pass: peak > 0 && mb <= 300})
 	} else if o.has(ScenarioStartup) {
-		err := r.withGatehouse(ctx, "startup", seedSpec{Keys: o.ScaleKeys}, func(g *gatehouse, s *seeded) error {
+		err := r.withGatehouse(ctx, "scale-keys", seedSpec{Keys: o.ScaleKeys, APIs: o.APIs, Apps: o.Apps}, func(g *gatehouse, s *seeded) error {
 			r.startupCheck(g, o.ScaleKeys)
 			return nil
 		})
@@ -314,6 +283,70 @@ func (r *runner) run(ctx context.Context) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// scaleScenario compares Gatehouse with itself on three stores: a baseline
+// (1k keys, 1 API, 1 app), the key store of SPEC §12 (1M keys and the small
+// default APIs and apps: exchange ratio, peak RSS, start-up) and the gateway
+// store (1k keys, 10k APIs, 100k apps: gateway ratio). The gateway store's
+// start-up and peak RSS are reported for information, not judged: the
+// targets of SPEC §12 are about the keys.
+func (r *runner) scaleScenario(ctx context.Context) error {
+	o := r.o
+	var small, large [2]*Result // token, gateway
+	err := r.withGatehouse(ctx, "scale-base", seedSpec{Keys: o.BaseKeys, APIs: 1, Apps: 1}, func(g *gatehouse, s *seeded) error {
+		var err error
+		if small[0], err = r.measure(ctx, "token-"+count(o.BaseKeys)+"-keys", "gatehouse", g, r.tokenLoad(g.URL, s)); err != nil {
+			return err
+		}
+		small[1], err = r.measure(ctx, "gateway-1-api", "gatehouse", g, r.gatewayLoad(g.Gateway+"/"+benchOrg+"/"+benchCatalog, s))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var keysPeak int64
+	err = r.withGatehouse(ctx, "scale-keys", seedSpec{Keys: o.ScaleKeys, APIs: o.APIs, Apps: o.Apps}, func(g *gatehouse, s *seeded) error {
+		var err error
+		if large[0], err = r.measure(ctx, "token-"+count(o.ScaleKeys)+"-keys", "gatehouse", g, r.tokenLoad(g.URL, s)); err != nil {
+			return err
+		}
+		keysPeak, _ = g.memory()
+		if o.has(ScenarioStartup) {
+			r.startupCheck(g, o.ScaleKeys)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var appsPeak int64
+	var appsStartup time.Duration
+	err = r.withGatehouse(ctx, "scale-apps", seedSpec{Keys: o.BaseKeys, APIs: o.ScaleAPIs, Apps: o.ScaleApps}, func(g *gatehouse, s *seeded) error {
+		var err error
+		if large[1], err = r.measure(ctx, "gateway-"+count(o.ScaleAPIs)+"-apis-"+count(o.ScaleApps)+"-apps", "gatehouse", g,
+			r.gatewayLoad(g.Gateway+"/"+benchOrg+"/"+benchCatalog, s)); err != nil {
+			return err
+		}
+		appsPeak, _ = g.memory()
+		appsStartup = g.Startup
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.ratio(ScenarioScale, "token exchange, "+count(o.ScaleKeys)+" keys vs "+count(o.BaseKeys), large[0], small[0], 0.9)
+	r.ratio(ScenarioScale, "gateway, "+count(o.ScaleAPIs)+" APIs and "+count(o.ScaleApps)+" apps vs 1 API", large[1], small[1], 0.9)
+	mb := float64(keysPeak) / (1 << 20)
+	r.rep.Checks = append(r.rep.Checks, Check{Scenario: ScenarioScale, Name: "peak RSS of Gatehouse with " + count(o.ScaleKeys) + " keys",
+		Value: mb, Unit: "MB", Target: "≤ 300 MB", Pass: keysPeak > 0 && mb <= 300})
+	apps := count(o.ScaleAPIs) + " APIs and " + count(o.ScaleApps) + " apps"
+	r.rep.Checks = append(r.rep.Checks,
+		Check{Scenario: ScenarioScale, Name: "start-up with " + apps + " (start → /readyz 200)",
+			Value: appsStartup.Seconds(), Unit: "s", Target: "none", Info: true},
+		Check{Scenario: ScenarioScale, Name: "peak RSS of Gatehouse with " + apps,
+			Value: float64(appsPeak) / (1 << 20), Unit: "MB", Target: "none", Info: true})
 	return nil
 }
 
@@ -350,11 +383,15 @@ func (r *runner) withGatehouse(ctx context.Context, name string, sp seedSpec, fn
 		records += fmt.Sprintf(", %s APIs, %s apps", count(sp.APIs), count(sp.Apps))
 	}
 	o.progress("seeding store %q: %s", name, records)
-	s, err := seed(ctx, sp, o.progress)
+	s, err := seed(ctx, sp, o.Reuse && o.Dir != "", o.progress)
 	if err != nil {
 		return fmt.Errorf("seed %s: %w", name, err)
 	}
-	o.progress("seeded %q in %.1fs; starting gatehouse serve", name, s.Took.Seconds())
+	if s.Reused {
+		o.progress("reused %q (seeded earlier in %.1fs); starting gatehouse serve", name, s.Took.Seconds())
+	} else {
+		o.progress("seeded %q in %.1fs; starting gatehouse serve", name, s.Took.Seconds())
+	}
 	g, err := o.startGatehouse(ctx, "gatehouse "+name, sp.Dir)
 	if err != nil {
 		return err

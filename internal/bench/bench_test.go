@@ -38,7 +38,7 @@ func TestBenchCommandTinyRun(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("gatehouse bench: exit %d\nstderr:\n%s", code, stderr.String())
 	}
-	for _, want := range []string{"seeding store \"main\"", "running token-ref", "running gateway-half-load", "gatehouse \"scale\" ready"} {
+	for _, want := range []string{"seeding store \"main\"", "running token-ref", "running gateway-half-load", "gatehouse \"scale-keys\" ready", "gatehouse \"scale-apps\" ready"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("progress on stderr lacks %q:\n%s", want, stderr.String())
 		}
@@ -73,9 +73,16 @@ func TestBenchCommandTinyRun(t *testing.T) {
 		t.Errorf("half-load run at %.0f req/s, peak %.0f", r.TargetRate, runs["gateway"].RPS)
 	}
 
-	wantChecks := map[string]int{"token": 1, "me": 1, "gateway": 2, "scale": 3, "startup": 1}
+	wantChecks := map[string]int{"token": 1, "me": 1, "gateway": 2, "scale": 5, "startup": 1}
+	info := 0
 	for _, c := range rep.Checks {
 		wantChecks[c.Scenario]--
+		if c.Info {
+			info++
+			if c.Pass || c.Scenario != "scale" || !strings.Contains(c.Name, "150 APIs and 300 apps") {
+				t.Errorf("informational check %+v: want one of the gateway store's, not passed", c)
+			}
+		}
 		if c.Target == "" || c.Unit == "" || c.Value <= 0 && c.Unit != "ms" {
 			t.Errorf("check %q has no value or target: %+v", c.Name, c)
 		}
@@ -85,6 +92,9 @@ func TestBenchCommandTinyRun(t *testing.T) {
 				t.Errorf("check %q: ratio %v, want %v / %v", c.Name, c.Value, run.RPS, ref.RPS)
 			}
 		}
+	}
+	if info != 2 {
+		t.Errorf("%d informational checks, want the gateway store's start-up and peak RSS", info)
 	}
 	for s, n := range wantChecks {
 		if n != 0 {
@@ -98,7 +108,7 @@ func TestBenchCommandTinyRun(t *testing.T) {
 			t.Errorf("server %s: no memory figures: %+v", s.Name, s)
 		}
 	}
-	for _, name := range []string{"gatehouse main", "gatehouse scale-base", "gatehouse scale"} {
+	for _, name := range []string{"gatehouse main", "gatehouse scale-base", "gatehouse scale-keys", "gatehouse scale-apps"} {
 		if s, ok := servers[name]; !ok || s.StartupMS <= 0 || s.SeedSeconds <= 0 {
 			t.Errorf("server %s: start-up or seeding time missing: %+v", name, s)
 		}
@@ -115,10 +125,39 @@ func TestBenchCommandTinyRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"on the same", "token exchange", "vs token-ref", "/v1/me", "added latency", "peak RSS",
-		"start-up", "gatehouse scale", "reference backend"} {
+		"start-up", "gatehouse scale-keys", "reference backend", "info"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text report lacks %q:\n%s", want, text.String())
 		}
+	}
+}
+
+// TestBenchReusesSeededStore runs the start-up scenario twice on one
+// directory: the second run with --reuse seeds nothing and still serves.
+func TestBenchReusesSeededStore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts server processes")
+	}
+	t.Setenv(childEnv, "1")
+	dir := t.TempDir()
+	args := []string{"bench", "--json", "--scenarios", "startup", "--scale-keys", "1500", "--dir", dir, "--reuse"}
+	var logs [2]string
+	for i := range logs {
+		var stdout, stderr bytes.Buffer
+		if code := cli.Main(args, &stdout, &stderr); code != 0 {
+			t.Fatalf("run %d: exit %d\n%s", i, code, stderr.String())
+		}
+		var rep bench.Report
+		if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil || len(rep.Checks) != 1 || rep.Checks[0].Value <= 0 {
+			t.Fatalf("run %d: report %+v (%v)", i, rep, err)
+		}
+		logs[i] = stderr.String()
+	}
+	if strings.Contains(logs[0], "reusing") || !strings.Contains(logs[0], "seeded 1500/1500 keys") {
+		t.Errorf("first run did not seed:\n%s", logs[0])
+	}
+	if !strings.Contains(logs[1], "reusing the store") || strings.Contains(logs[1], "seeded 1500/1500 keys") {
+		t.Errorf("second run seeded again:\n%s", logs[1])
 	}
 }
 

@@ -34,7 +34,10 @@ func (rep *Report) WriteText(w io.Writer) error {
 	fmt.Fprintln(tw, "scenario\t\treq/s\tp50\tp99\terrors\tratio\ttarget\tresult\t")
 	for _, ck := range rep.Checks {
 		result := "FAIL"
-		if ck.Pass {
+		switch {
+		case ck.Info:
+			result = "info"
+		case ck.Pass:
 			result = "pass"
 		}
 		value := strconv.FormatFloat(ck.Value, 'f', 2, 64) + " " + ck.Unit

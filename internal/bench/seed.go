@@ -3,9 +3,13 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -65,6 +69,7 @@ type seeded struct {
 	ClientIDs []string // one per app
 	APIs      int
 	Took      time.Duration
+	Reused    bool // seeded by an earlier run (Options.Reuse)
 }
 
 // apiOf returns the index of the API that app i calls on its r-th draw: one
@@ -77,16 +82,61 @@ func (s *seeded) apiOf(i int, r *rand.Rand) int {
 	return first + r.IntN(n)
 }
 
+// seedMarker is written next to a seeded data directory (name + ".seed.json")
+// so that a later run with Options.Reuse can use it again.
+type seedMarker struct {
+	Seed     uint64  `json:"seed"`
+	Keys     int     `json:"keys"`
+	APIs     int     `json:"apis"`
+	Apps     int     `json:"apps"`
+	Alg      string  `json:"alg"`
+	Account  string  `json:"account"`
+	Env      string  `json:"env,omitempty"`
+	Org      string  `json:"org,omitempty"`
+	SeedSecs float64 `json:"seed_seconds"`
+}
+
+func (m seedMarker) sameContent(sp seedSpec) bool {
+	return m.Seed == sp.Seed && m.Keys == sp.Keys && m.APIs == sp.APIs && m.Apps == sp.Apps && m.Alg == sp.Alg
+}
+
 // seed creates a Gatehouse data directory (what `gatehouse init` makes) and
 // writes the keys, their owners and the API Manager records straight into
 // the store, in large transactions: the HTTP API would take hours for a
-// million keys.
-func seed(ctx context.Context, sp seedSpec, progress func(format string, args ...any)) (*seeded, error) {
+// million keys. With reuse, a directory seeded earlier with the same content
+// is used as it is, but for its publications, which are written again to
+// proxy to this run's backend.
+func seed(ctx context.Context, sp seedSpec, reuse bool, progress func(format string, args ...any)) (*seeded, error) {
 	start := time.Now()
 	cfg := config.Default()
 	cfg.DataDir = sp.Dir
 	cfg.SigningAlg = sp.Alg
 	if err := cfg.Finalize(); err != nil {
+		return nil, err
+	}
+	out := &seeded{APIs: sp.APIs}
+	keys, err := Keys(sp.Seed, sp.Keys)
+	if err != nil {
+		return nil, err
+	}
+	out.Keys = keys
+	markerFile := filepath.Clean(sp.Dir) + ".seed.json"
+	if reuse {
+		var m seedMarker
+		if data, err := os.ReadFile(markerFile); err == nil && json.Unmarshal(data, &m) == nil && m.sameContent(sp) {
+			progress("  reusing the store seeded earlier in %s", sp.Dir)
+			if err := reseedPublications(ctx, cfg, m, sp, out); err != nil {
+				return nil, err
+			}
+			out.Took = time.Duration(m.SeedSecs * float64(time.Second))
+			out.Reused = true
+			return out, nil
+		}
+	}
+	if err := os.RemoveAll(sp.Dir); err != nil {
+		return nil, err
+	}
+	if err := os.Remove(markerFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
 	if _, err := app.Init(ctx, cfg, app.Options{LogOutput: io.Discard}); err != nil {
@@ -103,13 +153,7 @@ func seed(ctx context.Context, sp seedSpec, progress func(format string, args ..
 	}
 	acct := accounts[0].ID
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	out := &seeded{APIs: sp.APIs}
 
-	keys, err := Keys(sp.Seed, sp.Keys)
-	if err != nil {
-		return nil, err
-	}
-	out.Keys = keys
 	owners := (sp.Keys + keysPerOwner - 1) / keysPerOwner
 	for o := range owners {
 		sid := store.ServiceID{
@@ -140,28 +184,96 @@ func seed(ctx context.Context, sp seedSpec, progress func(format string, args ..
 		progress("  seeded %d/%d keys", hi, len(keys))
 	}
 
+	m := seedMarker{Seed: sp.Seed, Keys: sp.Keys, APIs: sp.APIs, Apps: sp.Apps, Alg: sp.Alg, Account: acct}
 	if sp.APIs > 0 && sp.Apps > 0 {
-		if err := seedGateway(ctx, st, acct, now, sp, out, progress); err != nil {
+		if m.Org, m.Env, err = seedGateway(ctx, st, acct, now, sp, out, progress); err != nil {
 			return nil, err
 		}
 	}
 	out.Took = time.Since(start)
+	m.SeedSecs = out.Took.Seconds()
+	if err := st.Close(); err != nil {
+		return nil, err
+	}
+	data, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(markerFile, data, 0o600); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
-func seedGateway(ctx context.Context, st store.Store, acct string, now time.Time, sp seedSpec, out *seeded, progress func(string, ...any)) error {
+// reseedPublications points the publications of a reused store at this
+// run's backend and rebuilds the client ids the load generator uses.
+func reseedPublications(ctx context.Context, cfg config.Config, m seedMarker, sp seedSpec, out *seeded) error {
+	if sp.APIs == 0 || sp.Apps == 0 {
+		return nil
+	}
+	st, err := sqlite.Open(ctx, cfg.SQLitePath(), sqlite.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	if err := seedPublications(ctx, st, m.Account, m.Org, m.Env, now, sp); err != nil {
+		return err
+	}
+	out.ClientIDs = make([]string, sp.Apps)
+	for i := range out.ClientIDs {
+		out.ClientIDs[i] = clientID(i)
+	}
+	return st.Close()
+}
+
+func clientID(i int) string { return fmt.Sprintf("bench%027d", i) }
+
+func seedGateway(ctx context.Context, st store.Store, acct string, now time.Time, sp seedSpec, out *seeded, progress func(string, ...any)) (orgID, envID string, err error) {
 	org := store.Org{ID: uuid.NewString(), AccountID: acct, Name: benchOrg, Title: "Benchmark", Version: 1,
 		CreatedBy: "bench", CreatedAt: now, ModifiedAt: now}
 	env := store.Environment{ID: uuid.NewString(), AccountID: acct, OrgID: org.ID, Name: benchCatalog, Title: "Sandbox",
 		CreatedBy: "bench", CreatedAt: now, ModifiedAt: now}
 	if err := st.CreateOrg(ctx, org, []store.Environment{env}); err != nil {
-		return fmt.Errorf("seed org: %w", err)
+		return "", "", fmt.Errorf("seed org: %w", err)
 	}
 	corg := store.ConsumerOrg{ID: uuid.NewString(), AccountID: acct, OrgID: org.ID, EnvID: env.ID, Name: "consumers",
 		Title: "Consumers", CreatedBy: "bench", CreatedAt: now}
 	if err := st.CreateConsumerOrg(ctx, corg); err != nil {
-		return fmt.Errorf("seed consumer org: %w", err)
+		return "", "", fmt.Errorf("seed consumer org: %w", err)
 	}
+	if err := seedPublications(ctx, st, acct, org.ID, env.ID, now, sp); err != nil {
+		return "", "", err
+	}
+	products := (sp.APIs + apisPerProduct - 1) / apisPerProduct
+	progress("  seeded %d APIs in %d products", sp.APIs, products)
+	out.ClientIDs = make([]string, sp.Apps)
+	for lo := 0; lo < sp.Apps; lo += importBatch / 2 {
+		hi := min(lo+importBatch/2, sp.Apps)
+		var b store.Import
+		for i := lo; i < hi; i++ {
+			a := store.App{ID: uuid.NewString(), AccountID: acct, OrgID: org.ID, EnvID: env.ID, ConsumerOrgID: corg.ID,
+				Name: "app-" + strconv.Itoa(i), CreatedBy: "bench", CreatedAt: now}
+			cid := clientID(i)
+			out.ClientIDs[i] = cid
+			b.Apps = append(b.Apps, a)
+			b.Credentials = append(b.Credentials, store.Credential{ClientID: cid, AppID: a.ID, EnvID: env.ID,
+				SecretDigest: apim.SecretDigest("unused-secret-" + cid), SecretHint: cid[len(cid)-4:], CreatedAt: now, ModifiedAt: now})
+			b.Subscriptions = append(b.Subscriptions, store.Subscription{ID: uuid.NewString(), AccountID: acct, OrgID: org.ID,
+				EnvID: env.ID, AppID: a.ID, ConsumerOrgID: corg.ID, ProductName: "product-" + strconv.Itoa(i%products),
+				ProductVersion: "1.0.0", Plan: "default", Approved: true, State: apim.SubActive, CreatedBy: "bench", CreatedAt: now})
+		}
+		if err := st.Import(ctx, b); err != nil {
+			return "", "", fmt.Errorf("seed apps: %w", err)
+		}
+		progress("  seeded %d/%d apps", hi, sp.Apps)
+	}
+	return org.ID, env.ID, nil
+}
+
+// seedPublications publishes the products of the seeded APIs, every API
+// proxying to sp.Backend; publishing again replaces them.
+func seedPublications(ctx context.Context, st store.Store, acct, orgID, envID string, now time.Time, sp seedSpec) error {
 	products := (sp.APIs + apisPerProduct - 1) / apisPerProduct
 	plan := apidef.Plan{Name: "default", Title: "Default", Limits: []apidef.Limit{
 		{Name: "default", Rate: ratelimit.Rate{Count: benchPlanLimits, Window: time.Hour}, Hard: true}}}
@@ -185,35 +297,17 @@ func seedGateway(ctx context.Context, st store.Store, acct string, now time.Time
 		if err != nil {
 			return err
 		}
-		if _, err := st.PutPublication(ctx, env.ID, prod.Name, prod.Version, func(*store.Publication) (store.Publication, error) {
-			return store.Publication{ID: uuid.NewString(), AccountID: acct, OrgID: org.ID, EnvID: env.ID,
+		if _, err := st.PutPublication(ctx, envID, prod.Name, prod.Version, func(old *store.Publication) (store.Publication, error) {
+			p := store.Publication{ID: uuid.NewString(), AccountID: acct, OrgID: orgID, EnvID: envID,
 				ProductName: prod.Name, ProductVersion: prod.Version, State: apim.StatePublished, Snapshot: raw, Rev: 1,
-				PublishedBy: "bench", PublishedAt: now, ModifiedAt: now}, nil
+				PublishedBy: "bench", PublishedAt: now, ModifiedAt: now}
+			if old != nil {
+				p.ID, p.Rev = old.ID, old.Rev+1
+			}
+			return p, nil
 		}); err != nil {
 			return fmt.Errorf("seed publication: %w", err)
 		}
-	}
-	progress("  seeded %d APIs in %d products", sp.APIs, products)
-	out.ClientIDs = make([]string, sp.Apps)
-	for lo := 0; lo < sp.Apps; lo += importBatch / 2 {
-		hi := min(lo+importBatch/2, sp.Apps)
-		var b store.Import
-		for i := lo; i < hi; i++ {
-			a := store.App{ID: uuid.NewString(), AccountID: acct, OrgID: org.ID, EnvID: env.ID, ConsumerOrgID: corg.ID,
-				Name: "app-" + strconv.Itoa(i), CreatedBy: "bench", CreatedAt: now}
-			cid := fmt.Sprintf("bench%027d", i)
-			out.ClientIDs[i] = cid
-			b.Apps = append(b.Apps, a)
-			b.Credentials = append(b.Credentials, store.Credential{ClientID: cid, AppID: a.ID, EnvID: env.ID,
-				SecretDigest: apim.SecretDigest("unused-secret-" + cid), SecretHint: cid[len(cid)-4:], CreatedAt: now, ModifiedAt: now})
-			b.Subscriptions = append(b.Subscriptions, store.Subscription{ID: uuid.NewString(), AccountID: acct, OrgID: org.ID,
-				EnvID: env.ID, AppID: a.ID, ConsumerOrgID: corg.ID, ProductName: "product-" + strconv.Itoa(i%products),
-				ProductVersion: "1.0.0", Plan: "default", Approved: true, State: apim.SubActive, CreatedBy: "bench", CreatedAt: now})
-		}
-		if err := st.Import(ctx, b); err != nil {
-			return fmt.Errorf("seed apps: %w", err)
-		}
-		progress("  seeded %d/%d apps", hi, sp.Apps)
 	}
 	return nil
 }
