@@ -83,6 +83,24 @@ func NewTransport() *http.Transport {
 	}
 }
 
+// copyBufSize is the size of the buffer responses are copied through (the
+// size httputil allocates per response when it has no pool).
+const copyBufSize = 32 << 10
+
+var copyBufPool = sync.Pool{New: func() any { return new([copyBufSize]byte) }}
+
+// copyBuffers lends the proxy its copy buffers from a pool, so a call does
+// not allocate (and the collector does not clear) 32 KiB.
+type copyBuffers struct{}
+
+func (copyBuffers) Get() []byte { return copyBufPool.Get().(*[copyBufSize]byte)[:] }
+
+func (copyBuffers) Put(b []byte) {
+	if len(b) == copyBufSize {
+		copyBufPool.Put((*[copyBufSize]byte)(b))
+	}
+}
+
 // New returns a gateway with an empty snapshot; call Load before serving.
 func New(cfg Config) *Gateway {
 	if cfg.Now == nil {
@@ -105,6 +123,7 @@ func New(cfg Config) *Gateway {
 		Rewrite:        g.rewrite,
 		Transport:      cfg.Transport,
 		FlushInterval:  0, // streamed through a small buffer; event streams flush at once
+		BufferPool:     copyBuffers{},
 		ModifyResponse: g.modifyResponse,
 		ErrorHandler:   g.proxyError,
 		ErrorLog:       slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
