@@ -135,34 +135,47 @@ type server struct {
 	runErr   error
 }
 
-type serverOption func(*config.Config, **clock)
+// serverSetup is what the options of startServer change.
+type serverSetup struct {
+	cfg  config.Config
+	clk  *clock
+	opts app.Options // Now, LogOutput and Tap are the harness's (a Tap given here runs too)
+}
+
+type serverOption func(*serverSetup)
 
 func withSigningAlg(alg string) serverOption {
-	return func(c *config.Config, _ **clock) { c.SigningAlg = alg }
+	return func(s *serverSetup) { s.cfg.SigningAlg = alg }
 }
 
 func withIssuer(iss string) serverOption {
-	return func(c *config.Config, _ **clock) { c.Issuer = iss }
+	return func(s *serverSetup) { s.cfg.Issuer = iss }
 }
 
 // withDataDir runs the server on an existing data directory (a restart, or a
 // second node of the same store).
 func withDataDir(dir string) serverOption {
-	return func(c *config.Config, _ **clock) { c.DataDir = dir }
+	return func(s *serverSetup) { s.cfg.DataDir = dir }
 }
 
 func withLogFormat(f string) serverOption {
-	return func(c *config.Config, _ **clock) { c.LogFormat = f }
+	return func(s *serverSetup) { s.cfg.LogFormat = f }
 }
 
 func withClock(clk *clock) serverOption {
-	return func(_ *config.Config, c **clock) { *c = clk }
+	return func(s *serverSetup) { s.clk = clk }
 }
 
 // withConfig edits the server's configuration before it starts (flags the
 // other options do not cover, e.g. --token-failure-limit).
 func withConfig(edit func(*config.Config)) serverOption {
-	return func(c *config.Config, _ **clock) { edit(c) }
+	return func(s *serverSetup) { edit(&s.cfg) }
+}
+
+// withAppOptions edits the app.Options the server starts with (settings that
+// are not flags, e.g. ReadHeaderTimeout).
+func withAppOptions(edit func(*app.Options)) serverOption {
+	return func(s *serverSetup) { edit(&s.opts) }
 }
 
 // startServer runs a server until the test ends. At the end it checks that
@@ -177,16 +190,16 @@ func startServer(t *testing.T, opts ...serverOption) *server {
 // startServerFor is startServer reporting to hy instead of the suite's recorder.
 func startServerFor(t *testing.T, hy *hygieneRecorder, opts ...serverOption) *server {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.GatewayAddr = "127.0.0.1:0"
-	cfg.DataDir = filepath.Join(t.TempDir(), "data")
-	cfg.LogFormat = "json"
-	cfg.LogLevel = "debug"
-	var clk *clock
+	set := serverSetup{cfg: config.Default()}
+	set.cfg.Addr = "127.0.0.1:0"
+	set.cfg.GatewayAddr = "127.0.0.1:0"
+	set.cfg.DataDir = filepath.Join(t.TempDir(), "data")
+	set.cfg.LogFormat = "json"
+	set.cfg.LogLevel = "debug"
 	for _, o := range opts {
-		o(&cfg, &clk)
+		o(&set)
 	}
+	cfg, clk := set.cfg, set.clk
 	if clk == nil {
 		clk = newClock()
 	}
@@ -196,11 +209,17 @@ func startServerFor(t *testing.T, hy *hygieneRecorder, opts ...serverOption) *se
 	logs := &logBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	test := t.Name()
+	ao := set.opts
+	ao.Now, ao.LogOutput = clk.Now, logs
 	tap := func(ex httpapi.Exchange) {
 		exchanges.record(ex)
 		hy.observe(test, ex)
+		if set.opts.Tap != nil {
+			set.opts.Tap(ex)
+		}
 	}
-	a, err := app.New(ctx, cfg, app.Options{Now: clk.Now, LogOutput: logs, Tap: tap})
+	ao.Tap = tap
+	a, err := app.New(ctx, cfg, ao)
 	if err != nil {
 		cancel()
 		t.Fatalf("app.New: %v\nlog:\n%s", err, logs)
@@ -230,6 +249,9 @@ func startServerFor(t *testing.T, hy *hygieneRecorder, opts ...serverOption) *se
 func (s *server) stop(t *testing.T) error {
 	t.Helper()
 	s.stopOnce.Do(func() {
+		if s.hy == nil { // a server put together without startServer
+			s.hy, s.test = hygiene, t.Name()
+		}
 		s.scrape()
 		defer func() { s.hy.haystack("log", "log of a server of "+s.test, []byte(s.logs.String())) }()
 		// Close the client's idle connections first: connections the transport
