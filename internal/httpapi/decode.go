@@ -17,7 +17,7 @@ import (
 const maxJSONBody = 1 << 20
 
 // decodeJSON reads a strict JSON object into v: application/json only, at most
-// 1 MiB, valid UTF-8 without NUL, no unknown fields, nothing after the
+// 1 MiB, valid UTF-8, no unknown fields, nothing after the
 // object. Errors name the field at fault. With optional set, an empty body
 // leaves v as it is.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
@@ -54,28 +54,13 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, optional bool) er
 	return nil
 }
 
-// checkText refuses a body that is not valid UTF-8 or that has a NUL
-// (\u0000) in a string: encoding/json would silently turn the first into
-// U+FFFD and keep the second, and either would be stored.
+// checkText refuses a body that is not valid UTF-8: encoding/json would
+// silently read the bad bytes as U+FFFD, and they would be stored. (NUL and
+// other control characters are refused by each field's own check, which
+// names the field.)
 func checkText(data []byte) error {
 	if !utf8.Valid(data) {
 		return errs.E(errs.BadRequest, "The request body is not valid UTF-8.")
-	}
-	esc := []byte(`\u0000`)
-	for i := bytes.Index(data, esc); i >= 0; {
-		// An escape only if the backslash is not itself escaped.
-		n := 0
-		for k := i; k >= 0 && data[k] == '\\'; k-- {
-			n++
-		}
-		if n%2 == 1 {
-			return errs.E(errs.BadRequest, "Strings in the request body must not contain NUL (\\u0000).")
-		}
-		next := bytes.Index(data[i+1:], esc)
-		if next < 0 {
-			break
-		}
-		i += 1 + next
 	}
 	return nil
 }
