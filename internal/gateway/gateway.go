@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
@@ -267,6 +268,12 @@ type call struct {
 	event     store.Event
 	rec       counter      // the answer, counted
 	in        countingBody // the request body, counted
+
+	// Room for what the call would otherwise allocate on its own: the
+	// backend URL, and the header values of X-Forwarded-* and X-RateLimit-*.
+	targetURL url.URL
+	xfwd      [3]string
+	limVals   [2]string
 }
 
 type callKey struct{}
@@ -429,7 +436,8 @@ func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, c *call, cat *ca
 	ev.ClientID, ev.AppID, ev.ConsumerOrgID = cred.clientID, cred.app.id, cred.app.consumerOrgID
 	if sec.ClientSecret != nil {
 		secret := credentialValue(r, c.query, sec.ClientSecret, c.route.secretHeader)
-		if secret == "" || subtle.ConstantTimeCompare(apim.SecretDigest(secret), cred.digest) != 1 {
+		d := secretDigest(secret)
+		if secret == "" || subtle.ConstantTimeCompare(d[:], cred.digest) != 1 {
 			return &errSecret
 		}
 		if sec.ClientSecret.In == "header" {
@@ -457,6 +465,16 @@ func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, c *call, cat *ca
 // spell it.
 func mayHoldParam(raw, name string) bool {
 	return strings.Contains(raw, name) || strings.ContainsAny(raw, "%+")
+}
+
+// secretDigest is apim.SecretDigest (SHA-256) as an array; a secret of
+// usual length is copied to the stack rather than to a new slice.
+func secretDigest(secret string) [sha256.Size]byte {
+	var buf [128]byte
+	if len(secret) <= len(buf) {
+		return sha256.Sum256(append(buf[:0], secret...))
+	}
+	return sha256.Sum256([]byte(secret))
 }
 
 // secretParam is the query parameter of the API's secret, or "client_secret".
@@ -547,8 +565,8 @@ func (g *Gateway) limit(w http.ResponseWriter, ctx context.Context, c *call, sub
 	if len(lim) > 0 {
 		// One string and one slice hold both header values.
 		both := string(append(lim, rem...))
-		vals := []string{both[:len(lim)], both[len(lim):]}
-		h[hdrLimit], h[hdrRemaining] = vals[0:1:1], vals[1:2:2]
+		c.limVals = [2]string{both[:len(lim)], both[len(lim):]}
+		h[hdrLimit], h[hdrRemaining] = c.limVals[0:1:1], c.limVals[1:2:2]
 	}
 	if refused {
 		h[hdrRetryAfter] = []string{strconv.FormatInt(int64((refuse.Reset+time.Second-1)/time.Second), 10)}
@@ -588,7 +606,8 @@ func (g *Gateway) logSoft(sub *subscription, name string, res ratelimit.Result) 
 // target expands the route's target template for this call.
 func (g *Gateway) target(c *call, r *http.Request) (*url.URL, error) {
 	if base := c.route.targetBase; base != nil {
-		return joinTarget(base, c.route.targetBasePath, c.rest, c.search(r)), nil
+		joinTarget(&c.targetURL, base, c.route.targetBasePath, c.rest, c.search(r))
+		return &c.targetURL, nil
 	}
 	search := ""
 	switch {
@@ -618,12 +637,12 @@ func (c *call) search(r *http.Request) string {
 	return r.URL.RawQuery
 }
 
-// joinTarget is the URL that parsing base's text followed by rest (an
-// escaped path) and "?"+query would give, without parsing it again. The
+// joinTarget sets u to the URL that parsing base's text followed by rest
+// (an escaped path) and "?"+query would give, without parsing it again. The
 // path keeps the caller's escaping (RawPath); a '#' in the query ends it, as
 // it would the parsed text.
-func joinTarget(base *url.URL, baseEscaped, rest, query string) *url.URL {
-	u := *base
+func joinTarget(u, base *url.URL, baseEscaped, rest, query string) {
+	*u = *base
 	if rest != "" {
 		unescaped, _ := url.PathUnescape(rest) // cleanPath has checked every escape
 		if unescaped == rest && baseEscaped == base.Path {
@@ -638,7 +657,6 @@ func joinTarget(base *url.URL, baseEscaped, rest, query string) *url.URL {
 	} else {
 		u.RawQuery = query
 	}
-	return &u
 }
 
 // rewrite prepares the outbound request: target URL, host, transaction id,
@@ -647,7 +665,7 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	c := callOf(pr.In)
 	pr.Out.URL = c.target
 	pr.Out.Host = c.target.Host
-	setXForwarded(pr)
+	setXForwarded(pr, &c.xfwd)
 	h := pr.Out.Header
 	h[hdrTxID] = c.txID
 	if c.secretHdr != "" {
@@ -657,11 +675,10 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 }
 
 // setXForwarded sets X-Forwarded-For, -Host and -Proto exactly as
-// httputil's ProxyRequest.SetXForwarded does, with the three values in one
-// slice instead of three.
-func setXForwarded(pr *httputil.ProxyRequest) {
+// httputil's ProxyRequest.SetXForwarded does, with the values in vals
+// instead of three new slices.
+func setXForwarded(pr *httputil.ProxyRequest, vals *[3]string) {
 	h := pr.Out.Header
-	vals := make([]string, 3)
 	if clientIP, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
 		if prior := h["X-Forwarded-For"]; len(prior) > 0 {
 			clientIP = strings.Join(prior, ", ") + ", " + clientIP

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"gatehouse/internal/apidef"
+	"gatehouse/internal/apim"
 )
 
 // The routing functions walk paths in place to allocate nothing per call;
@@ -152,7 +154,8 @@ func TestJoinTargetMatchesParsing(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got := joinTarget(bu, esc, rest, q)
+				got := &url.URL{}
+				joinTarget(got, bu, esc, rest, q)
 				if got.Scheme != want.Scheme || got.Host != want.Host || got.User.String() != want.User.String() ||
 					got.Path != want.Path || got.EscapedPath() != want.EscapedPath() || got.RawQuery != want.RawQuery ||
 					got.ForceQuery != want.ForceQuery || got.RequestURI() != want.RequestURI() {
@@ -209,9 +212,17 @@ func TestSetXForwardedMatchesHTTPUtil(t *testing.T) {
 		}
 		want, got := mk(), mk()
 		want.SetXForwarded()
-		setXForwarded(got)
+		setXForwarded(got, new([3]string))
 		if !reflect.DeepEqual(got.Out.Header, want.Out.Header) {
 			t.Errorf("%+v: headers %v, httputil's %v", in, got.Out.Header, want.Out.Header)
+		}
+	}
+}
+
+func TestSecretDigestIsAPIMs(t *testing.T) {
+	for _, s := range []string{"", "s", strings.Repeat("0123456789abcdef", 4), "héllo"} {
+		if d := secretDigest(s); !bytes.Equal(d[:], apim.SecretDigest(s)) {
+			t.Errorf("secretDigest(%q) differs from apim.SecretDigest, which stored the credentials", s)
 		}
 	}
 }
