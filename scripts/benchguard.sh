@@ -23,8 +23,8 @@ esac
 # The guarded benchmarks: each allocates the same on every run. The loopback
 # and parallel benchmarks (BenchmarkProxy{Bare,Gateway}, *Parallel, Redis)
 # are left out: their counts depend on scheduling.
-pkgs=(./internal/token ./internal/iam ./internal/gateway ./internal/ratelimit)
-bench='^Benchmark(Sign|Verify|DigestLookupWarm|AuthenticateWarm|EffectiveOrgRole|RouteMatch|GatewayCall|ProxyBareCall|MemoryTake)$'
+pkgs=(./internal/token ./internal/iam ./internal/gateway ./internal/ratelimit ./internal/analytics)
+bench='^Benchmark(Sign|Verify|DigestLookupWarm|AuthenticateWarm|EffectiveOrgRole|RouteMatch|GatewayCall|ProxyBareCall|MemoryTake|Emit)$'
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
