@@ -24,7 +24,7 @@ esac
 # and parallel benchmarks (BenchmarkProxy{Bare,Gateway}, *Parallel, Redis)
 # are left out: their counts depend on scheduling.
 pkgs=(./internal/token ./internal/iam ./internal/gateway ./internal/ratelimit ./internal/analytics)
-bench='^Benchmark(Sign|Verify|DigestLookupWarm|AuthenticateWarm|EffectiveOrgRole|RouteMatch|GatewayCall|ProxyBareCall|MemoryTake|Emit)$'
+bench='^Benchmark(Sign|Verify|DigestLookupWarm|AuthenticateWarm|EffectiveOrgRole|RouteMatch|GatewayCall|GatewayRefused|ProxyBareCall|MemoryTake|Emit)$'
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT

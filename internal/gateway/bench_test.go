@@ -173,8 +173,9 @@ func (w *sinkWriter) reset() {
 	w.status, w.n = 0, 0
 }
 
-// serveCalls sends the same GET through h b.N times and checks each answer.
-func serveCalls(b *testing.B, h http.Handler, target string, header http.Header) {
+// serveCalls sends the same GET through h b.N times and checks each answer
+// (status want; for 200, the backend's body).
+func serveCalls(b *testing.B, h http.Handler, target string, header http.Header, want int) {
 	tmpl := httptest.NewRequest("GET", target, nil)
 	tmpl.Header = header
 	w := &sinkWriter{h: http.Header{}}
@@ -183,7 +184,7 @@ func serveCalls(b *testing.B, h http.Handler, target string, header http.Header)
 		w.reset()
 		r := *tmpl // the server makes a new request per call; the header is only read
 		h.ServeHTTP(w, &r)
-		if w.status != http.StatusOK || w.n != len(stubBody) {
+		if w.status != want || want == http.StatusOK && w.n != len(stubBody) {
 			b.Fatalf("status %d, %d bytes; headers %v", w.status, w.n, w.h)
 		}
 	}
@@ -195,12 +196,26 @@ func BenchmarkProxyBareCall(b *testing.B) {
 		Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(target) },
 		Transport: stubBackend{stubBody},
 	}
-	serveCalls(b, rp, "http://gw.test/current?city=Oslo", http.Header{})
+	serveCalls(b, rp, "http://gw.test/current?city=Oslo", http.Header{}, http.StatusOK)
 }
 
 // The gateway's whole call in process: route, client id and secret,
 // subscription, one hard limit on the memory limiter, headers, proxy, event.
 func BenchmarkGatewayCall(b *testing.B) {
+	serveCalls(b, stubGateway(b), "http://gw.test/acme/sb/weather/current?city=Oslo", http.Header{
+		"X-Ibm-Client-Id": {benchClientID}, "X-Ibm-Client-Secret": {benchSecret},
+	}, http.StatusOK)
+}
+
+// A refused call (wrong secret): what a flood of bad credentials costs.
+func BenchmarkGatewayRefused(b *testing.B) {
+	serveCalls(b, stubGateway(b), "http://gw.test/acme/sb/weather/current?city=Oslo", http.Header{
+		"X-Ibm-Client-Id": {benchClientID}, "X-Ibm-Client-Secret": {"not-the-secret"},
+	}, http.StatusUnauthorized)
+}
+
+// stubGateway is the gateway of benchState in front of the stub backend.
+func stubGateway(b *testing.B) *gateway.Gateway {
 	st := benchState(b, "http://backend.test")
 	gw := gateway.New(gateway.Config{
 		State:   func(context.Context) (store.GatewayState, error) { return st, nil },
@@ -209,7 +224,5 @@ func BenchmarkGatewayCall(b *testing.B) {
 	if err := gw.Load(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	serveCalls(b, gw, "http://gw.test/acme/sb/weather/current?city=Oslo", http.Header{
-		"X-Ibm-Client-Id": {benchClientID}, "X-Ibm-Client-Secret": {benchSecret},
-	})
+	return gw
 }
