@@ -208,31 +208,37 @@ func (g *Gateway) Run(ctx context.Context) {
 	}
 }
 
-// Errors in the V5 gateway shape (SPEC §8).
+// Errors in the V5 gateway shape (SPEC §8), their JSON body built once.
 type gwError struct {
 	status int
 	more   string
+	body   []byte
+}
+
+func newGWError(status int, more string) gwError {
+	body := fmt.Sprintf(`{"httpCode":"%d","httpMessage":%q,"moreInformation":%q}`+"\n", status, http.StatusText(status), more)
+	return gwError{status: status, more: more, body: []byte(body)}
 }
 
 var (
-	errNoRoute     = gwError{http.StatusNotFound, "No resources match requested URI"}
-	errMethod      = gwError{http.StatusMethodNotAllowed, "The method is not allowed for the requested URL"}
-	errIDMissing   = gwError{http.StatusUnauthorized, "Client id missing."}
-	errIDUnknown   = gwError{http.StatusUnauthorized, "Client id not registered."}
-	errSecret      = gwError{http.StatusUnauthorized, "Client secret not valid."}
-	errUnsubscribe = gwError{http.StatusUnauthorized, "Client id not subscribed."}
-	errRate        = gwError{http.StatusTooManyRequests, "Rate Limit exceeded"}
-	errBackend     = gwError{http.StatusBadGateway, "The backend could not be reached"}
-	errTimeout     = gwError{http.StatusGatewayTimeout, "The backend did not answer in time"}
-	errInternal    = gwError{http.StatusInternalServerError, "Internal error"}
+	errNoRoute     = newGWError(http.StatusNotFound, "No resources match requested URI")
+	errMethod      = newGWError(http.StatusMethodNotAllowed, "The method is not allowed for the requested URL")
+	errIDMissing   = newGWError(http.StatusUnauthorized, "Client id missing.")
+	errIDUnknown   = newGWError(http.StatusUnauthorized, "Client id not registered.")
+	errSecret      = newGWError(http.StatusUnauthorized, "Client secret not valid.")
+	errUnsubscribe = newGWError(http.StatusUnauthorized, "Client id not subscribed.")
+	errRate        = newGWError(http.StatusTooManyRequests, "Rate Limit exceeded")
+	errBackend     = newGWError(http.StatusBadGateway, "The backend could not be reached")
+	errTimeout     = newGWError(http.StatusGatewayTimeout, "The backend did not answer in time")
+	errInternal    = newGWError(http.StatusInternalServerError, "Internal error")
 )
 
 func writeError(w http.ResponseWriter, e gwError) {
 	h := w.Header()
-	h[hdrContentType] = []string{"application/json"}
-	h[hdrContentTypeNo] = []string{"nosniff"}
+	vals := []string{"application/json", "nosniff"}
+	h[hdrContentType], h[hdrContentTypeNo] = vals[0:1:1], vals[1:2:2]
 	w.WriteHeader(e.status)
-	fmt.Fprintf(w, `{"httpCode":"%d","httpMessage":%q,"moreInformation":%q}`+"\n", e.status, http.StatusText(e.status), e.more)
+	w.Write(e.body)
 }
 
 // Header names in canonical form, so the hot path reads and writes the
