@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -20,7 +19,6 @@ import (
 	"gatehouse/api"
 	"gatehouse/client"
 	"gatehouse/internal/app"
-	"gatehouse/internal/config"
 	"gatehouse/internal/httpapi"
 )
 
@@ -276,48 +274,13 @@ func withBody(r req, ctype, prefix string, fill byte, n int, suffix string) req 
 	return r
 }
 
-// startServerWith is startServer with app options of the test's own (the
-// harness passes only Now, LogOutput and Tap).
-func startServerWith(t *testing.T, opts app.Options) *server {
-	t.Helper()
-	cfg := config.Default()
-	cfg.Addr, cfg.GatewayAddr = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.DataDir = filepath.Join(t.TempDir(), "data")
-	cfg.LogFormat = "json"
-	if err := cfg.Finalize(); err != nil {
-		t.Fatal(err)
-	}
-	clk := newClock()
-	logs := &logBuffer{}
-	opts.Now, opts.LogOutput = clk.Now, logs
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, opts)
-	if err != nil {
-		cancel()
-		t.Fatalf("app.New: %v\nlog:\n%s", err, logs)
-	}
-	s := &server{
-		app: a, URL: "http://" + a.Addr(), GWURL: "http://" + a.GatewayAddr(), Issuer: a.Issuer(), DataDir: cfg.DataDir, cfg: cfg,
-		clock: clk, logs: logs, hc: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: 30 * time.Second},
-		cancel: cancel, done: make(chan error, 1),
-	}
-	go func() { s.done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		if err := s.stop(t); err != nil {
-			t.Errorf("Run returned %v", err)
-		}
-		s.checkLog(t)
-	})
-	return s
-}
-
 // A client that sends its headers slower than ReadHeaderTimeout (shortened
 // to 300 ms through app.Options) is cut off: the connection is closed
 // without an answer, on both listeners, and other clients are still served.
 func TestSlowClientsAreCutOff(t *testing.T) {
 	t.Parallel()
 	const timeout = 300 * time.Millisecond
-	s := startServerWith(t, app.Options{ReadHeaderTimeout: timeout})
+	s := startServer(t, withAppOptions(func(o *app.Options) { o.ReadHeaderTimeout = timeout }))
 	for _, l := range []struct{ name, addr string }{{"management", s.app.Addr()}, {"gateway", s.app.GatewayAddr()}} {
 		t.Run(l.name, func(t *testing.T) {
 			t.Parallel()
