@@ -154,6 +154,10 @@ type Result struct {
 	Name   string `json:"name"`
 	Server string `json:"server"`
 	Measurement
+	// CPU time the server process used during the measured run, and that
+	// per request: less sensitive than req/s to what else the machine runs.
+	CPUSeconds      float64 `json:"cpu_seconds"`
+	CPUPerRequestUS float64 `json:"cpu_per_request_us"`
 }
 
 // Check compares a figure with its target (SPEC §12).
@@ -407,9 +411,20 @@ func (r *runner) withGatehouse(ctx context.Context, name string, sp seedSpec, fn
 	return err
 }
 
-// measure warms up, then runs l against a server, recording the run (and a
-// CPU profile of Gatehouse when asked for).
+// measure warms up, then runs l against Gatehouse, recording the run (and a
+// CPU profile when asked for).
 func (r *runner) measure(ctx context.Context, name, server string, g *gatehouse, l load) (*Result, error) {
+	return r.measureOn(ctx, name, server, g.child, g, l)
+}
+
+// measureRef is measure against a reference process.
+func (r *runner) measureRef(ctx context.Context, name, server string, c *child, l load) (*Result, error) {
+	return r.measureOn(ctx, name, server, c, nil, l)
+}
+
+// measureOn runs l against the process c (g: the same, when it is
+// Gatehouse), recording the CPU time c used during the measured run.
+func (r *runner) measureOn(ctx context.Context, name, server string, c *child, g *gatehouse, l load) (*Result, error) {
 	o := r.o
 	l.Concurrency = o.Concurrency
 	if l.Duration == 0 {
@@ -429,7 +444,9 @@ func (r *runner) measure(ctx context.Context, name, server string, g *gatehouse,
 		file := filepath.Join(o.ProfileDir, name+".pprof")
 		go func() { prof <- fetchProfile(ctx, g.pprof, l.Duration, file) }()
 	}
+	cpu0 := c.cpuTime()
 	m := l.run(ctx, r.hc)
+	cpu := c.cpuTime() - cpu0
 	if prof != nil {
 		if err := <-prof; err != nil {
 			o.progress("  profile of %s: %v", name, err)
@@ -438,10 +455,14 @@ func (r *runner) measure(ctx context.Context, name, server string, g *gatehouse,
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	run := &Result{Name: name, Server: server, Measurement: m}
+	run := &Result{Name: name, Server: server, Measurement: m, CPUSeconds: cpu.Seconds()}
+	if m.Requests > 0 && cpu > 0 {
+		run.CPUPerRequestUS = float64(cpu.Microseconds()) / float64(m.Requests)
+	}
 	r.rep.Runs = append(r.rep.Runs, *run)
 	r.runs[name] = run
-	o.progress("  %.0f req/s, p50 %s, p99 %s, %d errors%s", m.RPS, ms(m.P50), ms(m.P99), m.Errors, firstErr(m))
+	o.progress("  %.0f req/s, p50 %s, p99 %s, %d errors%s; server CPU %.0f µs/request", m.RPS, ms(m.P50), ms(m.P99), m.Errors, firstErr(m),
+		run.CPUPerRequestUS)
 	return run, nil
 }
 
@@ -500,7 +521,7 @@ func (r *runner) tokenScenario(ctx context.Context, g *gatehouse, s *seeded) err
 	if err != nil {
 		return err
 	}
-	refRun, err := r.measure(ctx, "token-ref", "reference token", nil, r.tokenLoad(ref.URL, s))
+	refRun, err := r.measureRef(ctx, "token-ref", "reference token", ref, r.tokenLoad(ref.URL, s))
 	if err != nil {
 		return err
 	}
@@ -526,7 +547,7 @@ func (r *runner) meScenario(ctx context.Context, g *gatehouse, s *seeded) error 
 			return err
 		}
 	}
-	refRun, err := r.measure(ctx, "me-ref", "reference json", nil, load{Next: func(*rand.Rand) (*http.Request, error) {
+	refRun, err := r.measureRef(ctx, "me-ref", "reference json", ref, load{Next: func(*rand.Rand) (*http.Request, error) {
 		return http.NewRequest("GET", ref.URL+"/v1/me", nil)
 	}})
 	if err != nil {
@@ -584,7 +605,7 @@ func (r *runner) gatewayScenario(ctx context.Context, g *gatehouse, s *seeded) e
 	if err != nil {
 		return err
 	}
-	refRun, err := r.measure(ctx, "gateway-ref", "reference proxy", nil, r.gatewayLoad(proxy.URL, s))
+	refRun, err := r.measureRef(ctx, "gateway-ref", "reference proxy", proxy, r.gatewayLoad(proxy.URL, s))
 	if err != nil {
 		return err
 	}
@@ -602,7 +623,7 @@ func (r *runner) gatewayScenario(ctx context.Context, g *gatehouse, s *seeded) e
 	}
 	direct := r.gatewayLoad(r.backend.URL, s)
 	direct.Rate = half
-	bRun, err := r.measure(ctx, "backend-half-load", "reference backend", nil, direct)
+	bRun, err := r.measureRef(ctx, "backend-half-load", "reference backend", r.backend, direct)
 	if err != nil {
 		return err
 	}

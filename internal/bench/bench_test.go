@@ -57,8 +57,15 @@ func TestBenchCommandTinyRun(t *testing.T) {
 		t.Errorf("machine or config not reported: %+v %+v", rep.Machine, rep.Config)
 	}
 	runs := map[string]bench.Result{}
+	withCPU := 0
 	for _, r := range rep.Runs {
 		runs[r.Name] = r
+		if r.CPUSeconds < 0 || r.CPUSeconds > r.Seconds*float64(rep.Machine.CPUs)+0.05 {
+			t.Errorf("run %s: server CPU %.3fs in %.3fs on %d CPUs", r.Name, r.CPUSeconds, r.Seconds, rep.Machine.CPUs)
+		}
+		if r.CPUPerRequestUS > 0 {
+			withCPU++
+		}
 		if r.RPS <= 0 || r.Requests <= 0 || r.Errors != 0 || r.P50 <= 0 || r.P99 < r.P50 || r.Max < r.P99 {
 			t.Errorf("run %s is not sane: %+v", r.Name, r)
 		}
@@ -68,6 +75,9 @@ func TestBenchCommandTinyRun(t *testing.T) {
 		if _, ok := runs[name]; !ok {
 			t.Errorf("run %s missing", name)
 		}
+	}
+	if withCPU == 0 {
+		t.Error("no run has the server's CPU time per request")
 	}
 	if r := runs["gateway-half-load"]; r.TargetRate <= 0 || r.TargetRate > runs["gateway"].RPS {
 		t.Errorf("half-load run at %.0f req/s, peak %.0f", r.TargetRate, runs["gateway"].RPS)
@@ -125,7 +135,7 @@ func TestBenchCommandTinyRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"on the same", "token exchange", "vs token-ref", "/v1/me", "added latency", "peak RSS",
-		"start-up", "gatehouse scale-keys", "reference backend", "info"} {
+		"start-up", "gatehouse scale-keys", "reference backend", "info", "CPU/req"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text report lacks %q:\n%s", want, text.String())
 		}

@@ -31,7 +31,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 		runs[r.Name] = r
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "scenario\t\treq/s\tp50\tp99\terrors\tratio\ttarget\tresult\t")
+	fmt.Fprintln(tw, "scenario\t\treq/s\tp50\tp99\terrors\tCPU/req\tratio\ttarget\tresult\t")
 	for _, ck := range rep.Checks {
 		result := "FAIL"
 		switch {
@@ -46,12 +46,12 @@ func (rep *Report) WriteText(w io.Writer) error {
 		}
 		left := ck.Scenario + "\t" + ck.Name
 		if r, ok := runs[ck.Run]; ok {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t\n", left, rps(r), ms(r.P50), ms(r.P99), r.Errors, value, ck.Target, result)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t\n", left, rps(r), ms(r.P50), ms(r.P99), r.Errors, cpuPerReq(r), value, ck.Target, result)
 		} else {
-			fmt.Fprintf(tw, "%s\t\t\t\t\t%s\t%s\t%s\t\n", left, value, ck.Target, result)
+			fmt.Fprintf(tw, "%s\t\t\t\t\t\t%s\t%s\t%s\t\n", left, value, ck.Target, result)
 		}
 		if r, ok := runs[ck.Reference]; ok {
-			fmt.Fprintf(tw, "\t  vs %s (%s)\t%s\t%s\t%s\t%d\t\t\t\t\n", r.Name, r.Server, rps(r), ms(r.P50), ms(r.P99), r.Errors)
+			fmt.Fprintf(tw, "\t  vs %s (%s)\t%s\t%s\t%s\t%d\t%s\t\t\t\t\n", r.Name, r.Server, rps(r), ms(r.P50), ms(r.P99), r.Errors, cpuPerReq(r))
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -84,6 +84,13 @@ func (rep *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(w, "\nErrors:\n  %s\n", strings.Join(failed, "\n  "))
 	}
 	return nil
+}
+
+func cpuPerReq(r Result) string {
+	if r.CPUPerRequestUS <= 0 {
+		return "?"
+	}
+	return strconv.FormatFloat(r.CPUPerRequestUS, 'f', 0, 64) + " µs"
 }
 
 func rps(r Result) string { return strconv.FormatFloat(r.RPS, 'f', 0, 64) }
