@@ -243,3 +243,46 @@ func TestOpenRefusesMemory(t *testing.T) {
 }
 
 func fixedClock(t time.Time) func() time.Time { return func() time.Time { return t } }
+
+// A flush of more keys than one activity statement holds, with repeated and
+// unknown ids, adds every count once and keeps each key's latest time.
+func TestActivityOfManyKeys(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, filepath.Join(t.TempDir(), "gatehouse.db"), sqlite.Options{})
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	const n = 1203
+	var keys []store.APIKey
+	for i := range n {
+		keys = append(keys, store.APIKey{ID: fmt.Sprintf("ApiKey-%04d", i), AccountID: "acct", IAMID: "iam-a",
+			Name: "k", Digest: []byte(fmt.Sprintf("digest-%04d", i)), CreatedAt: t0, ModifiedAt: t0, Version: 1})
+	}
+	if err := s.Import(ctx, store.Import{APIKeys: keys}); err != nil {
+		t.Fatal(err)
+	}
+	var batch []store.APIKeyActivity
+	for i := n - 1; i >= 0; i-- { // not in id order
+		batch = append(batch, store.APIKeyActivity{ID: keys[i].ID, Count: int64(i + 1), Last: t0.Add(time.Duration(i) * time.Second)})
+		if i%100 == 0 { // a second, older entry of the same key in the same batch
+			batch = append(batch, store.APIKeyActivity{ID: keys[i].ID, Count: 1000, Last: t0})
+		}
+	}
+	batch = append(batch, store.APIKeyActivity{ID: "ApiKey-unknown", Count: 7, Last: t0})
+	for range 2 {
+		if err := s.RecordAPIKeyActivity(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, k := range keys {
+		got, err := s.GetAPIKey(ctx, k.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := int64(2 * (i + 1))
+		if i%100 == 0 {
+			want += 2000
+		}
+		if last := t0.Add(time.Duration(i) * time.Second); got.AuthnCount != want || !got.LastAuthn.Equal(last) || got.Version != 1 {
+			t.Fatalf("key %d: count %d, last %v, version %d; want %d, %v, 1", i, got.AuthnCount, got.LastAuthn, got.Version, want, last)
+		}
+	}
+}
