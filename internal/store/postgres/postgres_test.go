@@ -485,6 +485,9 @@ func everyMethod() []method {
 		{"Changes", func(ctx context.Context, s store.Store) error { _, err := s.Changes(ctx, 0, 10); return err }},
 		{"LastChange", func(ctx context.Context, s store.Store) error { _, err := s.LastChange(ctx); return err }},
 		{"PruneChanges", func(ctx context.Context, s store.Store) error { return s.PruneChanges(ctx, now) }},
+		{"Import", func(ctx context.Context, s store.Store) error {
+			return s.Import(ctx, store.Import{APIKeys: []store.APIKey{key}})
+		}},
 	}
 }
 
