@@ -50,7 +50,7 @@ type Options struct {
 	Seed        uint64        // of the key values; default 1
 	Dir         string        // where the data directories go; default a temporary directory, removed after
 	Reuse       bool          // with Dir: use a data directory seeded by an earlier run with the same content again
-	ProfileDir  string        // when set, a CPU profile of Gatehouse is written there for every run
+	ProfileDir  string        // when set, a CPU profile and an execution trace of Gatehouse are written there for every run
 	Progress    io.Writer     // progress lines; default io.Discard
 }
 
@@ -412,7 +412,7 @@ func (r *runner) withGatehouse(ctx context.Context, name string, sp seedSpec, fn
 }
 
 // measure warms up, then runs l against Gatehouse, recording the run (and a
-// CPU profile when asked for).
+// CPU profile and execution trace when asked for).
 func (r *runner) measure(ctx context.Context, name, server string, g *gatehouse, l load) (*Result, error) {
 	return r.measureOn(ctx, name, server, g.child, g, l)
 }
@@ -440,14 +440,15 @@ func (r *runner) measureOn(ctx context.Context, name, server string, c *child, g
 	w.run(ctx, r.hc)
 	var prof chan error
 	if g != nil && g.pprof != "" {
-		prof = make(chan error, 1)
-		file := filepath.Join(o.ProfileDir, name+".pprof")
-		go func() { prof <- fetchProfile(ctx, g.pprof, l.Duration, file) }()
+		prof = make(chan error, 2)
+		base := filepath.Join(o.ProfileDir, name)
+		go func() { prof <- fetchProfile(ctx, g.pprof+"/debug/pprof/profile", l.Duration, base+".pprof") }()
+		go func() { prof <- fetchProfile(ctx, g.pprof+"/debug/pprof/trace", l.Duration, base+".trace") }()
 	}
 	cpu0 := c.cpuTime()
 	m := l.run(ctx, r.hc)
 	cpu := c.cpuTime() - cpu0
-	if prof != nil {
+	for range cap(prof) {
 		if err := <-prof; err != nil {
 			o.progress("  profile of %s: %v", name, err)
 		}
@@ -473,9 +474,11 @@ func firstErr(m Measurement) string {
 	return " (first: " + m.FirstError + ")"
 }
 
-func fetchProfile(ctx context.Context, base string, d time.Duration, file string) error {
+// fetchProfile writes what the pprof endpoint url (a CPU profile or an
+// execution trace) records over d to file.
+func fetchProfile(ctx context.Context, url string, d time.Duration, file string) error {
 	secs := max(1, int(d.Round(time.Second)/time.Second))
-	req, err := http.NewRequestWithContext(ctx, "GET", base+"/debug/pprof/profile?seconds="+strconv.Itoa(secs), nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", url+"?seconds="+strconv.Itoa(secs), nil)
 	if err != nil {
 		return err
 	}
@@ -638,6 +641,19 @@ func (r *runner) gatewayScenario(ctx context.Context, g *gatehouse, s *seeded) e
 		Name:  fmt.Sprintf("gateway p99 added latency at half of peak (%.0f req/s)", half),
 		Value: float64(added.Microseconds()) / 1000, Unit: "ms", Target: "≤ 1 ms",
 		Pass: added <= time.Millisecond && gRun.Errors == 0 && bRun.Errors == 0})
+
+	// For information: what the bare proxy adds at the same rate, which
+	// separates what any proxy costs on this machine from what Gatehouse adds.
+	pl := r.gatewayLoad(proxy.URL, s)
+	pl.Rate = half
+	pRun, err := r.measureRef(ctx, "proxy-half-load", "reference proxy", proxy, pl)
+	if err != nil {
+		return err
+	}
+	pAdded := pRun.P99 - bRun.P99
+	r.rep.Checks = append(r.rep.Checks, Check{Scenario: ScenarioGateway, Run: pRun.Name, Reference: bRun.Name,
+		Name:  fmt.Sprintf("bare proxy p99 added latency at the same rate (%.0f req/s)", half),
+		Value: float64(pAdded.Microseconds()) / 1000, Unit: "ms", Target: "none", Info: true})
 	return nil
 }
 

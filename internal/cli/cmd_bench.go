@@ -129,6 +129,7 @@ func benchServeCmd() *cobra.Command {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		ps := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go ps.Serve(ln)
 		defer ps.Close()
