@@ -16,16 +16,25 @@ import (
 )
 
 // Writer buffers events and writes them in batches.
+//
+// The background writer is not woken per event: once an event arrives it
+// waits up to maxDelay (or until a batch is full) and then takes everything
+// queued at once. Emit therefore rarely has a goroutine to wake, which keeps
+// a goroutine switch (and the scheduling delay that comes with it on a busy
+// machine) off each gateway call; when idle, no timer runs.
 type Writer struct {
 	store   store.EventStore
 	log     *slog.Logger
 	queue   chan store.Event
+	kick    chan struct{} // a full batch is queued
+	stop    chan struct{} // closed by Close
 	dropped atomic.Int64
 	written atomic.Int64
 	mu      sync.RWMutex
 	closed  bool
 	done    chan struct{}
 	flushes chan chan struct{}
+	delay   time.Duration // maxDelay but in tests
 }
 
 const (
@@ -36,10 +45,15 @@ const (
 
 // NewWriter starts the background writer; Close stops it after a last flush.
 func NewWriter(st store.EventStore, log *slog.Logger) *Writer {
+	return newWriter(st, log, maxDelay)
+}
+
+func newWriter(st store.EventStore, log *slog.Logger, delay time.Duration) *Writer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	w := &Writer{store: st, log: log, queue: make(chan store.Event, bufferSize), done: make(chan struct{}), flushes: make(chan chan struct{})}
+	w := &Writer{store: st, log: log, queue: make(chan store.Event, bufferSize), kick: make(chan struct{}, 1),
+		stop: make(chan struct{}), done: make(chan struct{}), flushes: make(chan chan struct{}), delay: delay}
 	go w.run()
 	return w
 }
@@ -54,6 +68,13 @@ func (w *Writer) Emit(e store.Event) {
 	}
 	select {
 	case w.queue <- e:
+		// The writer holds at most one event while it waits (the first).
+		if len(w.queue) >= batchSize-1 {
+			select {
+			case w.kick <- struct{}{}:
+			default:
+			}
+		}
 	default:
 		w.dropped.Add(1)
 	}
@@ -69,6 +90,7 @@ func (w *Writer) Close() {
 	if !w.closed {
 		w.closed = true
 		close(w.queue)
+		close(w.stop)
 	}
 	w.mu.Unlock()
 	<-w.done
@@ -77,7 +99,8 @@ func (w *Writer) Close() {
 func (w *Writer) run() {
 	defer close(w.done)
 	batch := make([]store.Event, 0, batchSize)
-	timer := time.NewTimer(maxDelay)
+	timer := time.NewTimer(w.delay)
+	timer.Stop()
 	defer timer.Stop()
 	flush := func() {
 		if len(batch) == 0 {
@@ -94,7 +117,18 @@ func (w *Writer) run() {
 		}
 		batch = batch[:0]
 	}
+	// drain writes what is queued now, in batches of at most batchSize.
+	drain := func() {
+		for n := len(w.queue); n > 0; n-- {
+			batch = append(batch, <-w.queue)
+			if len(batch) >= batchSize {
+				flush()
+			}
+		}
+		flush()
+	}
 	for {
+		// Idle: wait for the first event, with no timer running.
 		select {
 		case e, ok := <-w.queue:
 			if !ok {
@@ -102,20 +136,24 @@ func (w *Writer) run() {
 				return
 			}
 			batch = append(batch, e)
-			if len(batch) >= batchSize {
-				flush()
-			}
-		case <-timer.C:
-			flush()
-			timer.Reset(maxDelay)
 		case ack := <-w.flushes:
-			for n := len(w.queue); n > 0; n-- {
-				batch = append(batch, <-w.queue)
-				if len(batch) >= batchSize {
-					flush()
-				}
-			}
-			flush()
+			drain()
+			close(ack)
+			continue
+		}
+		// Collect without being woken per event until maxDelay has passed
+		// since the first one, a batch is full, a Flush asks or Close stops.
+		timer.Reset(w.delay)
+		var ack chan struct{}
+		select {
+		case <-timer.C:
+		case <-w.kick:
+		case <-w.stop:
+		case ack = <-w.flushes:
+		}
+		timer.Stop()
+		drain()
+		if ack != nil {
 			close(ack)
 		}
 	}
