@@ -20,11 +20,15 @@ type recEvents struct {
 	sizes   []int
 	reqIDs  []string
 	batches chan int
+	started chan struct{} // a write has begun (when not nil)
 	gate    chan struct{}
 	err     error
 }
 
 func (r *recEvents) AppendEvents(_ context.Context, b []store.Event) error {
+	if r.started != nil {
+		r.started <- struct{}{}
+	}
 	if r.gate != nil {
 		<-r.gate
 	}
@@ -169,19 +173,31 @@ func TestWriterDropsAndCountsOnStoreError(t *testing.T) {
 }
 
 func TestWriterDropsWhenTheQueueIsFull(t *testing.T) {
-	st := &recEvents{gate: make(chan struct{})}
+	st := &recEvents{started: make(chan struct{}, 1), gate: make(chan struct{})}
 	w := analytics.NewWriterDelay(st, nil, time.Hour)
 	defer w.Close()
-	// The writer takes at most one batch out of the queue before it blocks
-	// in the held write, so a queue's worth plus two batches must overflow.
-	n := analytics.BufferSize + 2*analytics.BatchSize
-	for i := range n {
+	// A full batch makes the writer take it and block in the held write;
+	// then the buffer holds exactly BufferSize more.
+	for i := range analytics.BatchSize {
 		w.Emit(ev(i))
 	}
-	if w.Dropped() == 0 {
-		t.Error("a full queue dropped nothing")
+	select {
+	case <-st.started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("a full batch was not written")
+	}
+	n := analytics.BatchSize + analytics.BufferSize + 3
+	for i := analytics.BatchSize; i < n; i++ {
+		w.Emit(ev(i))
+	}
+	if w.Dropped() != 3 {
+		t.Errorf("a full buffer dropped %d events, want 3", w.Dropped())
 	}
 	close(st.gate)
+	go func() {
+		for range st.started {
+		}
+	}()
 	if err := w.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
