@@ -29,6 +29,13 @@ func (a *App) startBackground(ctx context.Context) {
 		defer a.bgDone.Done()
 		a.gateway.Run(ctx)
 	}()
+	a.bgDone.Add(1)
+	go func() {
+		defer a.bgDone.Done()
+		if err := a.iam.WarmDigests(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("warm the key digest cache failed", "err", err)
+		}
+	}()
 	last, err := a.store.LastChange(ctx)
 	synced := err == nil
 	if !synced {

@@ -2,6 +2,7 @@ package iam
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
@@ -42,15 +43,96 @@ func (c *digestCache) get(ctx context.Context, d [32]byte, load func(context.Con
 	}
 	c.mu.Lock()
 	if c.gen == gen {
-		if len(c.byDigest) >= c.max {
-			clear(c.byDigest)
-			clear(c.digestOf)
-		}
-		c.byDigest[d] = k
-		c.digestOf[k.ID] = d
+		c.put(d, k)
 	}
 	c.mu.Unlock()
 	return k, nil
+}
+
+// put caches k under d; when the cache is full it first drops one entry,
+// whichever map iteration yields first (a random one), so a full cache stays
+// full instead of starting cold again. c.mu must be held for writing.
+func (c *digestCache) put(d [32]byte, k *keyState) {
+	if old, ok := c.digestOf[k.ID]; ok && old != d {
+		delete(c.byDigest, old)
+	}
+	if _, ok := c.byDigest[d]; !ok && len(c.byDigest) >= c.max {
+		for od, ev := range c.byDigest {
+			delete(c.byDigest, od)
+			delete(c.digestOf, ev.ID)
+			break
+		}
+	}
+	c.byDigest[d] = k
+	c.digestOf[k.ID] = d
+}
+
+// fill caches a page of keys read while the generation was gen, unless an
+// invalidation happened since (then the page is dropped: those keys are
+// loaded on use). It reports whether the cache has room for more.
+func (c *digestCache) fill(gen uint64, keys []store.APIKey) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen == gen {
+		for _, k := range keys {
+			if len(c.byDigest) >= c.max {
+				break
+			}
+			if len(k.Digest) == sha256.Size {
+				c.put([32]byte(k.Digest), stateOf(k))
+			}
+		}
+	}
+	return len(c.byDigest) < c.max
+}
+
+func (c *digestCache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+// keyCounter is a store that counts an account's keys cheaply.
+type keyCounter interface {
+	CountAPIKeys(ctx context.Context, accountID string) (int, error)
+}
+
+// WarmDigests fills the digest cache with the account's keys when it can
+// hold at least half of them, a page at a time in creation order, so that after start-up the
+// first exchange of a key finds it in memory too (SPEC §12: the exchange
+// without a store round trip when nothing changed). It runs in the
+// background, after the server is ready; an invalidation racing a page drops
+// that page. It stops at the first error, when ctx ends, or when the cache
+// is full.
+func (s *Service) WarmDigests(ctx context.Context) error {
+	// Only when the cache holds at least half of the keys (then at least
+	// half of the exchanges hit it): a fill of a cache far smaller than the
+	// key count saves little and costs up to a second of CPU right after
+	// start-up. A store that cannot count its keys is not warmed.
+	c, ok := s.store.(keyCounter)
+	if !ok {
+		return nil
+	}
+	n, err := c.CountAPIKeys(ctx, s.accountID)
+	if err != nil {
+		return fmt.Errorf("warm digest cache: %w", err)
+	}
+	if n > 2*s.digests.max {
+		return nil
+	}
+	q := store.APIKeyQuery{AccountID: s.accountID, Limit: 1000}
+	for {
+		gen := s.digests.generation()
+		page, err := s.store.ListAPIKeys(ctx, q)
+		if err != nil {
+			return fmt.Errorf("warm digest cache: %w", err)
+		}
+		if !s.digests.fill(gen, page) || len(page) < q.Limit {
+			return nil
+		}
+		last := page[len(page)-1]
+		q.After = &store.APIKeyCursor{Name: last.Name, CreatedAt: last.CreatedAt, ID: last.ID}
+	}
 }
 
 func (c *digestCache) forget(id string) {

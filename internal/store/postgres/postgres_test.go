@@ -540,3 +540,27 @@ func TestClosedStoreStopsListening(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // polling the server's view; nothing to synchronise on
 	}
 }
+
+// CountAPIKeys counts the keys of one account only.
+func TestCountAPIKeys(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, migrated.URL(t), postgres.Options{})
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	var keys []store.APIKey
+	for i := range 5 {
+		acct := "acct"
+		if i == 4 {
+			acct = "other"
+		}
+		keys = append(keys, store.APIKey{ID: fmt.Sprintf("ApiKey-%d", i), AccountID: acct, IAMID: "iam-a",
+			Name: "k", Digest: []byte(fmt.Sprintf("digest-%d", i)), CreatedAt: t0, ModifiedAt: t0, Version: 1})
+	}
+	if err := s.Import(ctx, store.Import{APIKeys: keys}); err != nil {
+		t.Fatal(err)
+	}
+	for acct, want := range map[string]int{"acct": 4, "other": 1, "none": 0} {
+		if n, err := s.CountAPIKeys(ctx, acct); err != nil || n != want {
+			t.Errorf("CountAPIKeys(%s) = %d, %v; want %d", acct, n, err, want)
+		}
+	}
+}

@@ -56,6 +56,14 @@ func (s *Store) GetAPIKeyByDigest(ctx context.Context, digest []byte) (store.API
 	return k, s.wrap("get api key by digest", err)
 }
 
+// CountAPIKeys returns how many keys the account has (iam uses it to decide
+// whether its digest cache can hold them all).
+func (s *Store) CountAPIKeys(ctx context.Context, accountID string) (int, error) {
+	var n int
+	err := s.row(ctx, `SELECT count(*) FROM api_keys WHERE account_id = ?`, accountID).Scan(&n)
+	return n, s.wrap("count api keys", err)
+}
+
 // ListAPIKeys returns the keys matching q in the requested order, keyset
 // paginated. Filtering by owner without an account cannot use an index.
 func (s *Store) ListAPIKeys(ctx context.Context, q store.APIKeyQuery) ([]store.APIKey, error) {
