@@ -122,7 +122,7 @@ func TestMigrationsRunOnceWhenNodesStartTogether(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"0001_init", "0002_orgs_audit", "0003_apim"}
+	want := []string{"0001_init", "0002_orgs_audit", "0003_apim", "0004_audit_exchange_indexes"}
 	if len(versions) != len(want) {
 		t.Fatalf("schema_migrations = %+v, want one row for each of %v", versions, want)
 	}

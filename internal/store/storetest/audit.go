@@ -247,6 +247,30 @@ func testAuditListFilters(t *testing.T, s store.Store) {
 		wantEqual(t, "seqs listed by "+tc.name, idsOf(got, auditSeq), tc.want)
 	}
 	wantChain(t, mustListAudit(t, s, store.AuditQuery{}))
+
+	// A token exchange names its key as actor and target (the stores leave
+	// exchanges out of their by-key and by-target indexes): the filters find
+	// it next to the other actions' entries of the same key.
+	mustAppendAudit(t, s,
+		entry(acct, "iam-ServiceId-c", "ApiKey-7", "token.exchange", "ApiKey-7", 7), // 9
+		entry(acct, "iam-User-a", "ApiKey-1", "apikey.update", "ApiKey-7", 8),       // 10
+		entry(acct, "iam-ServiceId-c", "ApiKey-7", "apikey.update", "ApiKey-8", 9),  // 11
+	)
+	for _, tc := range []struct {
+		name string
+		q    store.AuditQuery
+		want []int64
+	}{
+		{"exchange-target", store.AuditQuery{Target: "ApiKey-7"}, []int64{9, 10}},
+		{"exchange-actor", store.AuditQuery{Actor: "ApiKey-7"}, []int64{9, 11}},
+		{"exchange-actor-and-target", store.AuditQuery{Actor: "ApiKey-7", Target: "ApiKey-7"}, []int64{9}},
+		{"exchange-action-target", store.AuditQuery{Action: "token.exchange", Target: "ApiKey-7"}, []int64{9}},
+		{"other-action-target", store.AuditQuery{Action: "apikey.update", Target: "ApiKey-7"}, []int64{10}},
+		{"exchange-target-after-seq", store.AuditQuery{Target: "ApiKey-7", AfterSeq: 9}, []int64{10}},
+		{"exchange-actor-limit", store.AuditQuery{Actor: "ApiKey-7", Limit: 1}, []int64{9}},
+	} {
+		wantEqual(t, "seqs listed by "+tc.name, idsOf(mustListAudit(t, s, tc.q), auditSeq), tc.want)
+	}
 }
 
 func testAuditListPages(t *testing.T, s store.Store) {
