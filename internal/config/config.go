@@ -249,10 +249,16 @@ func parsePrefix(s string) (netip.Prefix, error) {
 // still hold one: everything between its scheme and its last '@' is hidden.
 func redactURL(s string) string {
 	if u, err := url.Parse(s); err == nil && u.Opaque == "" {
-		if u.User != nil {
-			return u.Redacted()
+		if u.User == nil {
+			return s
 		}
-		return s
+		// Scheme and host only: the user name, path, query or fragment
+		// could repeat the password ("a://:pw@#:pw@").
+		r := u.Scheme + "://xxxxx@" + u.Host
+		if u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+			r += "/…"
+		}
+		return r
 	}
 	at := strings.LastIndex(s, "@")
 	if at < 0 {
