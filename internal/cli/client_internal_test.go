@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -505,5 +506,36 @@ func TestTokenCommandPrintsBareToken(t *testing.T) {
 	e.cache.save(&session{Server: "http://h:1", Token: "aaa.bbb.ccc", Expiration: time.Now().Add(time.Hour)})
 	if code := run(e, []string{"token", "--role", "Reader"}); code != 2 || !strings.Contains(errb.String(), "--apikey") {
 		t.Errorf("down-scoping without a key: exit %d, %s", code, errb)
+	}
+}
+
+// TestReadAllFollowsPages: every page in order, the continuation passed on,
+// an error ends it, and a server that never ends is cut at maxPages.
+func TestReadAllFollowsPages(t *testing.T) {
+	pages := map[string][]int{"": {1, 2}, "p2": {3}, "p3": {4, 5}}
+	nexts := map[string]string{"": "p2", "p2": "p3", "p3": ""}
+	var asked []string
+	got, err := readAll(func(next string) ([]int, string, error) {
+		asked = append(asked, next)
+		return pages[next], nexts[next], nil
+	})
+	if err != nil || !slices.Equal(got, []int{1, 2, 3, 4, 5}) || !slices.Equal(asked, []string{"", "p2", "p3"}) {
+		t.Fatalf("readAll = %v, %v after asking %q", got, err, asked)
+	}
+
+	boom := errors.New("boom")
+	if got, err := readAll(func(next string) ([]int, string, error) {
+		if next == "" {
+			return []int{1}, "p2", nil
+		}
+		return nil, "", boom
+	}); !errors.Is(err, boom) || got != nil {
+		t.Fatalf("readAll with a failing second page = %v, %v", got, err)
+	}
+
+	calls := 0
+	got, err = readAll(func(string) ([]int, string, error) { calls++; return []int{calls}, "again", nil })
+	if err != nil || calls != maxPages || len(got) != maxPages {
+		t.Fatalf("an endless listing: %d calls, %d items, %v; want %d", calls, len(got), err, maxPages)
 	}
 }

@@ -84,17 +84,11 @@ func orgListCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			all := []client.Org{}
-			var o client.ListOrgsOptions
-			for range maxPages {
-				orgs, next, err := c.ListOrgs(cmd.Context(), o)
-				if err != nil {
-					return err
-				}
-				all = append(all, orgs...)
-				if o.After = next; next == "" {
-					break
-				}
+			all, err := readAll(func(after string) ([]client.Org, string, error) {
+				return c.ListOrgs(cmd.Context(), client.ListOrgsOptions{After: after})
+			})
+			if err != nil {
+				return err
 			}
 			return render(e.stdout, e.format(), all, func() *table { return orgTable(all) })
 		},
@@ -403,17 +397,11 @@ func docListCmd(e *env, k docKind) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			all := []client.Draft{}
-			var o client.PageOptions
-			for range maxPages {
-				ds, next, err := k.list(c)(cmd.Context(), w.org, o)
-				if err != nil {
-					return err
-				}
-				all = append(all, ds...)
-				if o.After = next; next == "" {
-					break
-				}
+			all, err := readAll(func(after string) ([]client.Draft, string, error) {
+				return k.list(c)(cmd.Context(), w.org, client.PageOptions{After: after})
+			})
+			if err != nil {
+				return err
 			}
 			return render(e.stdout, e.format(), all, func() *table { return k.table(all) })
 		},
@@ -760,17 +748,11 @@ func consumerOrgCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			all := []client.ConsumerOrg{}
-			var o client.PageOptions
-			for range maxPages {
-				cs, next, err := c.ListConsumerOrgs(cmd.Context(), wl.org, wl.catalog, o)
-				if err != nil {
-					return err
-				}
-				all = append(all, cs...)
-				if o.After = next; next == "" {
-					break
-				}
+			all, err := readAll(func(after string) ([]client.ConsumerOrg, string, error) {
+				return c.ListConsumerOrgs(cmd.Context(), wl.org, wl.catalog, client.PageOptions{After: after})
+			})
+			if err != nil {
+				return err
 			}
 			return render(e.stdout, e.format(), all, func() *table { return consumerOrgTable(all) })
 		},
@@ -864,23 +846,15 @@ func appCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			all := []client.App{}
-			var o client.PageOptions
-			for range maxPages {
-				var as []client.App
-				var next string
+			all, err := readAll(func(after string) ([]client.App, string, error) {
+				o := client.PageOptions{After: after}
 				if wl.corg != "" {
-					as, next, err = c.ListApps(cmd.Context(), wl.org, wl.catalog, wl.corg, o)
-				} else {
-					as, next, err = c.ListConsumerApps(cmd.Context(), wl.org, wl.catalog, o)
+					return c.ListApps(cmd.Context(), wl.org, wl.catalog, wl.corg, o)
 				}
-				if err != nil {
-					return err
-				}
-				all = append(all, as...)
-				if o.After = next; next == "" {
-					break
-				}
+				return c.ListConsumerApps(cmd.Context(), wl.org, wl.catalog, o)
+			})
+			if err != nil {
+				return err
 			}
 			return render(e.stdout, e.format(), all, func() *table { return appTable(all) })
 		},
@@ -1063,23 +1037,15 @@ func subscriptionCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			all := []client.Subscription{}
-			var o client.PageOptions
-			for range maxPages {
-				var ss []client.Subscription
-				var next string
+			all, err := readAll(func(after string) ([]client.Subscription, string, error) {
+				o := client.PageOptions{After: after}
 				if wl.app != "" {
-					ss, next, err = c.ListSubscriptions(cmd.Context(), wl.appRef(wl.app), o)
-				} else {
-					ss, next, err = c.ListCatalogSubscriptions(cmd.Context(), wl.org, wl.catalog, o)
+					return c.ListSubscriptions(cmd.Context(), wl.appRef(wl.app), o)
 				}
-				if err != nil {
-					return err
-				}
-				all = append(all, ss...)
-				if o.After = next; next == "" {
-					break
-				}
+				return c.ListCatalogSubscriptions(cmd.Context(), wl.org, wl.catalog, o)
+			})
+			if err != nil {
+				return err
 			}
 			return render(e.stdout, e.format(), all, func() *table { return subscriptionTable(all) })
 		},

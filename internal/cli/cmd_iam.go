@@ -13,6 +13,25 @@ import (
 // maxPages bounds the listings that read every page.
 const maxPages = 10000
 
+// readAll reads every page of a listing, at most maxPages: page gets the
+// previous page's continuation ("" for the first) and returns its items and
+// the next continuation ("" after the last page).
+func readAll[T any](page func(next string) ([]T, string, error)) ([]T, error) {
+	all := []T{}
+	next := ""
+	for range maxPages {
+		items, n, err := page(next)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if next = n; next == "" {
+			break
+		}
+	}
+	return all, nil
+}
+
 // --- apikey ----------------------------------------------------------------------
 
 func apikeyCmd(e *env) *cobra.Command {
@@ -105,16 +124,16 @@ func apikeyListCmd(e *env) *cobra.Command {
 				return err
 			}
 			o.PageSize = 100
-			keys := []client.APIKey{}
-			for range maxPages {
+			keys, err := readAll(func(token string) ([]client.APIKey, string, error) {
+				o.PageToken = token
 				page, err := c.ListAPIKeys(cmd.Context(), o)
 				if err != nil {
-					return err
+					return nil, "", err
 				}
-				keys = append(keys, page.APIKeys...)
-				if o.PageToken = page.NextPageToken(); o.PageToken == "" {
-					break
-				}
+				return page.APIKeys, page.NextPageToken(), nil
+			})
+			if err != nil {
+				return err
 			}
 			return render(e.stdout, e.format(), keys, func() *table { return apikeyTable(keys) })
 		},
@@ -423,17 +442,15 @@ func serviceIDListCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			all := []client.ServiceID{}
-			o := client.ListOptions{PageSize: 100}
-			for range maxPages {
-				page, err := c.ListServiceIDs(cmd.Context(), o)
+			all, err := readAll(func(token string) ([]client.ServiceID, string, error) {
+				page, err := c.ListServiceIDs(cmd.Context(), client.ListOptions{PageSize: 100, PageToken: token})
 				if err != nil {
-					return err
+					return nil, "", err
 				}
-				all = append(all, page.ServiceIDs...)
-				if o.PageToken = page.NextPageToken(); o.PageToken == "" {
-					break
-				}
+				return page.ServiceIDs, page.NextPageToken(), nil
+			})
+			if err != nil {
+				return err
 			}
 			return render(e.stdout, e.format(), all, func() *table { return serviceIDTable(all) })
 		},
@@ -601,17 +618,15 @@ func userListCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			all := []client.User{}
-			o := client.ListOptions{PageSize: 100}
-			for range maxPages {
-				page, err := c.ListUsers(cmd.Context(), o)
+			all, err := readAll(func(token string) ([]client.User, string, error) {
+				page, err := c.ListUsers(cmd.Context(), client.ListOptions{PageSize: 100, PageToken: token})
 				if err != nil {
-					return err
+					return nil, "", err
 				}
-				all = append(all, page.Users...)
-				if o.PageToken = page.NextPageToken(); o.PageToken == "" {
-					break
-				}
+				return page.Users, page.NextPageToken(), nil
+			})
+			if err != nil {
+				return err
 			}
 			return render(e.stdout, e.format(), all, func() *table { return userTable(all) })
 		},
@@ -790,17 +805,17 @@ func policyListCmd(e *env) *cobra.Command {
 					return err
 				}
 			}
-			all := []client.Policy{}
 			o.PageSize = 100
-			for range maxPages {
+			all, err := readAll(func(token string) ([]client.Policy, string, error) {
+				o.PageToken = token
 				page, err := c.ListPolicies(cmd.Context(), o)
 				if err != nil {
-					return err
+					return nil, "", err
 				}
-				all = append(all, page.Policies...)
-				if o.PageToken = page.NextPageToken(); o.PageToken == "" {
-					break
-				}
+				return page.Policies, page.NextPageToken(), nil
+			})
+			if err != nil {
+				return err
 			}
 			return render(e.stdout, e.format(), all, func() *table { return policyTable(all) })
 		},
