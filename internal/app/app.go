@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -75,6 +76,9 @@ type App struct {
 	closed   bool
 	bgCancel context.CancelFunc
 	bgDone   sync.WaitGroup
+	// keysWarm is set once the key digest cache's warm-up after start-up
+	// has ended (filled, skipped or failed); /metrics shows it.
+	keysWarm atomic.Bool
 }
 
 // core is what both `init` and `serve` set up: data directory, master key,
@@ -269,6 +273,21 @@ func (a *App) build(ctx context.Context, c *core) error {
 	a.audit = audit.New(a.store, a.opts.Now, a.log)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gatehouse_key_cache_keys",
+			Help: "API keys in the digest cache the token exchange looks keys up in.",
+		}, func() float64 { return float64(a.iam.CachedKeys()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gatehouse_key_cache_warm",
+			Help: "1 once the digest cache's warm-up after start-up has ended.",
+		}, func() float64 {
+			if a.keysWarm.Load() {
+				return 1
+			}
+			return 0
+		}),
+	)
 	a.limiter = ratelimit.NewMemory(a.opts.Now)
 	var limiter ratelimit.Limiter = a.limiter
 	if a.cfg.Redis != "" {

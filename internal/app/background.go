@@ -32,9 +32,13 @@ func (a *App) startBackground(ctx context.Context) {
 	a.bgDone.Add(1)
 	go func() {
 		defer a.bgDone.Done()
-		if err := a.iam.WarmDigests(ctx); err != nil && ctx.Err() == nil {
+		start := time.Now()
+		n, err := a.iam.WarmDigests(ctx)
+		if err != nil && ctx.Err() == nil {
 			a.log.Warn("warm the key digest cache failed", "err", err)
 		}
+		a.keysWarm.Store(true)
+		a.log.Debug("key digest cache warmed", "keys", n, "took", time.Since(start))
 	}()
 	last, err := a.store.LastChange(ctx)
 	synced := err == nil

@@ -54,10 +54,10 @@ func TestDigestCacheDropsAFillThatRacedAnInvalidation(t *testing.T) {
 		t.Fatal("the stale fill was cached")
 	}
 	c.forget("ApiKey-1")
-	if _, ok := c.byDigest[d]; ok {
+	if _, ok := c.x.lookup(&d); ok {
 		t.Fatal("forget by id left the digest cached")
 	}
-	if k, _ := c.get(t.Context(), [32]byte{2}, func(context.Context, [32]byte) (*keyState, error) { return nil, nil }); k != nil || len(c.byDigest) != 0 {
+	if k, _ := c.get(t.Context(), [32]byte{2}, func(context.Context, [32]byte) (*keyState, error) { return nil, nil }); k != nil || c.len() != 0 {
 		t.Fatal("an unknown digest was cached")
 	}
 }

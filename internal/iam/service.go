@@ -30,6 +30,9 @@ type Config struct {
 	Rand     io.Reader        // default crypto/rand.Reader
 	// CacheSize bounds each authentication cache (keys, identities); default 100,000.
 	CacheSize int
+	// KeyIndexSize bounds the cache of key digests the token exchange looks
+	// keys up in (≈ 120 bytes per key); default 2,000,000.
+	KeyIndexSize int
 }
 
 // Service is identity and access: token exchange, bearer authentication and
@@ -61,6 +64,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.CacheSize <= 0 {
 		cfg.CacheSize = 100_000
 	}
+	if cfg.KeyIndexSize <= 0 {
+		cfg.KeyIndexSize = 2_000_000
+	}
 	accounts, err := cfg.Store.ListAccounts(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("iam: load account: %w", err)
@@ -79,7 +85,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		keys:      cache.NewLazy[*keyState](cfg.CacheSize),
 		idents:    cache.NewLazy[*identity](cfg.CacheSize),
 		verified:  cache.NewVerified[token.Claims](cfg.CacheSize),
-		digests:   newDigestCache(cfg.CacheSize),
+		digests:   newDigestCache(cfg.KeyIndexSize),
 		activity:  newActivity(),
 	}, nil
 }

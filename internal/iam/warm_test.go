@@ -59,7 +59,7 @@ func warmEnv(t *testing.T, n, cacheSize int) (*iam.Service, *countingStore, []ia
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := iam.New(ctx, iam.Config{Store: cs, Tokens: kr, Issuer: "https://gh.test", TokenTTL: time.Hour, Now: e.clock.Now, CacheSize: cacheSize})
+	svc, err := iam.New(ctx, iam.Config{Store: cs, Tokens: kr, Issuer: "https://gh.test", TokenTTL: time.Hour, Now: e.clock.Now, KeyIndexSize: cacheSize})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func exchangeAll(t *testing.T, svc *iam.Service, keys []iam.CreatedKey) {
 // read again.
 func TestWarmDigestsExchangeWithoutStoreLookups(t *testing.T) {
 	svc, cs, keys := warmEnv(t, 3, 10)
-	if err := svc.WarmDigests(context.Background()); err != nil {
+	if _, err := svc.WarmDigests(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	exchangeAll(t, svc, keys)
@@ -99,7 +99,7 @@ func TestWarmDigestsExchangeWithoutStoreLookups(t *testing.T) {
 // cache.
 func TestWarmDigestsFillsHalf(t *testing.T) {
 	svc, cs, keys := warmEnv(t, 3, 2) // 4 keys, room for 2
-	if err := svc.WarmDigests(context.Background()); err != nil {
+	if _, err := svc.WarmDigests(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	exchangeAll(t, svc, keys)
@@ -111,7 +111,7 @@ func TestWarmDigestsFillsHalf(t *testing.T) {
 // A cache far smaller than the key count is not warmed.
 func TestWarmDigestsSkipsASmallCache(t *testing.T) {
 	svc, cs, keys := warmEnv(t, 3, 1) // 4 keys, room for 1
-	if err := svc.WarmDigests(context.Background()); err != nil {
+	if _, err := svc.WarmDigests(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	exchangeAll(t, svc, keys[:1])

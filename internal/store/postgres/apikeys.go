@@ -67,6 +67,24 @@ func (s *Store) CountAPIKeys(ctx context.Context, accountID string) (int, error)
 	return n, s.wrap("count api keys", err)
 }
 
+// ScanAPIKeyDigests returns up to limit of the account's keys after the
+// cursor after ("" for the first page) and the cursor of the next page ("" at
+// the end), in id order. Only the fields a token exchange needs are filled:
+// id, account, owner, digest, role, disabled and expiry (iam fills its key
+// digest cache with it).
+func (s *Store) ScanAPIKeyDigests(ctx context.Context, accountID, after string, limit int) ([]store.APIKey, string, error) {
+	ks, err := list(ctx, s.pool, func(sc scanner) (store.APIKey, error) {
+		k := store.APIKey{AccountID: accountID}
+		err := sc.Scan(&k.ID, &k.IAMID, &k.Digest, &k.Role, &k.Disabled, timeCol{&k.ExpiresAt})
+		return k, err
+	}, `SELECT id, iam_id, digest, role, disabled, expires_at FROM api_keys
+		WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3`, accountID, after, pageLimit(limit))
+	if err != nil || len(ks) < pageLimit(limit) {
+		return ks, "", s.wrap("scan api key digests", err)
+	}
+	return ks, ks[len(ks)-1].ID, nil
+}
+
 // ListAPIKeys returns the keys matching q in the requested order, keyset
 // paginated. Filtering by owner without an account cannot use an index.
 func (s *Store) ListAPIKeys(ctx context.Context, q store.APIKeyQuery) ([]store.APIKey, error) {

@@ -564,3 +564,58 @@ func TestCountAPIKeys(t *testing.T) {
 		}
 	}
 }
+
+// ScanAPIKeyDigests pages through one account's keys, each once, with what
+// a token exchange needs of them.
+func TestScanAPIKeyDigests(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, migrated.URL(t), postgres.Options{})
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	want := map[string]store.APIKey{}
+	var keys []store.APIKey
+	for i := range 7 {
+		k := store.APIKey{ID: fmt.Sprintf("ApiKey-%d", (i*5)%7), AccountID: "acct", IAMID: fmt.Sprintf("iam-%d", i%2),
+			Name: "k", Digest: []byte(fmt.Sprintf("digest-%d", i)), CreatedAt: t0, ModifiedAt: t0, Version: 1}
+		switch i {
+		case 1:
+			k.Disabled, k.Role, k.ExpiresAt = true, "Reader", t0.Add(time.Hour)
+		case 5, 6:
+			k.AccountID = "other"
+		}
+		if k.AccountID == "acct" {
+			want[k.ID] = k
+		}
+		keys = append(keys, k)
+	}
+	if err := s.Import(ctx, store.Import{APIKeys: keys}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]store.APIKey{}
+	pages := 0
+	for after := ""; ; pages++ {
+		page, next, err := s.ScanAPIKeyDigests(ctx, "acct", after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range page {
+			if _, dup := got[k.ID]; dup {
+				t.Fatalf("%s returned twice", k.ID)
+			}
+			got[k.ID] = k
+		}
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	if len(got) != len(want) || pages < 2 {
+		t.Fatalf("got %d keys in %d pages, want %d keys over several pages", len(got), pages+1, len(want))
+	}
+	for id, w := range want {
+		g := got[id]
+		if g.AccountID != w.AccountID || g.IAMID != w.IAMID || string(g.Digest) != string(w.Digest) || g.Role != w.Role ||
+			g.Disabled != w.Disabled || !g.ExpiresAt.Equal(w.ExpiresAt) {
+			t.Errorf("%s = %+v, want %+v", id, g, w)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 
 	"gatehouse/internal/store"
 )
@@ -62,6 +63,33 @@ func (s *Store) CountAPIKeys(ctx context.Context, accountID string) (int, error)
 	var n int
 	err := s.row(ctx, `SELECT count(*) FROM api_keys WHERE account_id = ?`, accountID).Scan(&n)
 	return n, s.wrap("count api keys", err)
+}
+
+// ScanAPIKeyDigests returns up to limit of the account's keys after the
+// cursor after ("" for the first page) and the cursor of the next page ("" at
+// the end), in table order, the cheapest to read (NOT INDEXED: the
+// account's indexes would make every page read them whole, then sort). Only the fields a token
+// exchange needs are filled: id, account, owner, digest, role, disabled and
+// expiry (iam fills its key digest cache with it).
+func (s *Store) ScanAPIKeyDigests(ctx context.Context, accountID, after string, limit int) ([]store.APIKey, string, error) {
+	var from int64
+	if after != "" {
+		var err error
+		if from, err = strconv.ParseInt(after, 10, 64); err != nil {
+			return nil, "", fmt.Errorf("sqlite: scan api key digests: bad cursor %q", after)
+		}
+	}
+	var last int64
+	ks, err := list(ctx, s, func(sc scanner) (store.APIKey, error) {
+		k := store.APIKey{AccountID: accountID}
+		err := sc.Scan(&last, &k.ID, &k.IAMID, &k.Digest, &k.Role, &k.Disabled, timeCol{&k.ExpiresAt})
+		return k, err
+	}, `SELECT rowid, id, iam_id, digest, role, disabled, expires_at FROM api_keys NOT INDEXED
+		WHERE account_id = ? AND rowid > ? ORDER BY rowid LIMIT ?`, accountID, from, pageLimit(limit))
+	if err != nil || len(ks) < pageLimit(limit) {
+		return ks, "", s.wrap("scan api key digests", err)
+	}
+	return ks, strconv.FormatInt(last, 10), nil
 }
 
 // ListAPIKeys returns the keys matching q in the requested order, keyset
