@@ -180,6 +180,7 @@ type Server struct {
 	PeakRSSBytes int64   `json:"peak_rss_bytes"`
 	RSSBytes     int64   `json:"rss_bytes"`
 	StartupMS    float64 `json:"startup_ms,omitempty"` // Gatehouse: process start → /readyz 200
+	WarmMS       float64 `json:"warm_ms,omitempty"`    // Gatehouse: /readyz 200 → key digest cache warmed
 	SeedSeconds  float64 `json:"seed_seconds,omitempty"`
 }
 
@@ -400,11 +401,12 @@ func (r *runner) withGatehouse(ctx context.Context, name string, sp seedSpec, fn
 	if err != nil {
 		return err
 	}
-	o.progress("gatehouse %q ready in %s", name, g.Startup.Round(time.Millisecond))
+	o.progress("gatehouse %q ready in %s, its key cache warm %s later", name, g.Startup.Round(time.Millisecond), g.Warm.Round(time.Millisecond))
 	err = fn(g, s)
 	hwm, rss := g.memory()
 	r.rep.Servers = append(r.rep.Servers, Server{Name: "gatehouse " + name, Records: records, PeakRSSBytes: hwm, RSSBytes: rss,
-		StartupMS: float64(g.Startup.Microseconds()) / 1000, SeedSeconds: s.Took.Seconds()})
+		StartupMS: float64(g.Startup.Microseconds()) / 1000, WarmMS: float64(g.Warm.Microseconds()) / 1000,
+		SeedSeconds: s.Took.Seconds()})
 	if serr := g.stop(); serr != nil && err == nil {
 		err = fmt.Errorf("gatehouse %s: %w: %s", name, serr, g.log.String())
 	}
@@ -514,7 +516,7 @@ func (r *runner) ratio(scenario, name string, run, ref *Result, atLeast float64)
 
 func (r *runner) tokenLoad(base string, s *seeded) load {
 	return load{Next: func(rnd *rand.Rand) (*http.Request, error) {
-		return http.NewRequest("POST", base+"/apikey?apikey="+s.Keys[rnd.IntN(len(s.Keys))], nil)
+		return http.NewRequest("POST", base+"/apikey?apikey="+s.Keys.At(rnd.IntN(s.Keys.Len())), nil)
 	}}
 }
 
@@ -542,11 +544,11 @@ func (r *runner) meScenario(ctx context.Context, g *gatehouse, s *seeded) error 
 	if err != nil {
 		return err
 	}
-	n := min(o.MeTokens, len(s.Keys))
+	n := min(o.MeTokens, s.Keys.Len())
 	o.progress("exchanging %d keys for the bearer tokens of /v1/me", n)
 	tokens := make([]string, n)
 	for i := range tokens {
-		if tokens[i], err = exchange(ctx, r.hc, g.URL, s.Keys[i*len(s.Keys)/n]); err != nil {
+		if tokens[i], err = exchange(ctx, r.hc, g.URL, s.Keys.At(i*s.Keys.Len()/n)); err != nil {
 			return err
 		}
 	}

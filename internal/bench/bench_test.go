@@ -140,7 +140,7 @@ func TestBenchCommandTinyRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"on the same", "token exchange", "vs token-ref", "/v1/me", "added latency", "peak RSS",
-		"start-up", "gatehouse scale-keys", "reference backend", "info", "CPU/req"} {
+		"start-up", "key cache warm", "gatehouse scale-keys", "reference backend", "info", "CPU/req"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text report lacks %q:\n%s", want, text.String())
 		}

@@ -60,16 +60,17 @@ func (rep *Report) WriteText(w io.Writer) error {
 
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "server\trecords\tpeak RSS\tRSS\tstart-up\tseeding\t")
+	fmt.Fprintln(tw, "server\trecords\tpeak RSS\tRSS\tstart-up\tkey cache warm\tseeding\t")
 	for _, s := range rep.Servers {
-		start, seed := "", ""
+		start, warm, seed := "", "", ""
 		if s.StartupMS > 0 {
 			start = strconv.FormatFloat(s.StartupMS, 'f', 0, 64) + " ms"
+			warm = "+" + strconv.FormatFloat(s.WarmMS, 'f', 0, 64) + " ms"
 		}
 		if s.SeedSeconds > 0 {
 			seed = strconv.FormatFloat(s.SeedSeconds, 'f', 1, 64) + " s"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", s.Name, s.Records, mb(s.PeakRSSBytes), mb(s.RSSBytes), start, seed)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", s.Name, s.Records, mb(s.PeakRSSBytes), mb(s.RSSBytes), start, warm, seed)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
