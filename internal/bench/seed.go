@@ -123,6 +123,7 @@ func (s *seeded) apiOf(i int, r *rand.Rand) int {
 // seedMarker is written next to a seeded data directory (name + ".seed.json")
 // so that a later run with Options.Reuse can use it again.
 type seedMarker struct {
+	Format   int     `json:"format"` // seedFormat when written
 	Seed     uint64  `json:"seed"`
 	Keys     int     `json:"keys"`
 	APIs     int     `json:"apis"`
@@ -134,8 +135,12 @@ type seedMarker struct {
 	SeedSecs float64 `json:"seed_seconds"`
 }
 
+// seedFormat changes when what seed writes changes, so that --reuse seeds
+// stores written by an older version again (2: every key's activity stored).
+const seedFormat = 2
+
 func (m seedMarker) sameContent(sp seedSpec) bool {
-	return m.Seed == sp.Seed && m.Keys == sp.Keys && m.APIs == sp.APIs && m.Apps == sp.Apps && m.Alg == sp.Alg
+	return m.Format == seedFormat && m.Seed == sp.Seed && m.Keys == sp.Keys && m.APIs == sp.APIs && m.Apps == sp.Apps && m.Alg == sp.Alg
 }
 
 // seed creates a Gatehouse data directory (what `gatehouse init` makes) and
@@ -221,10 +226,20 @@ func seed(ctx context.Context, sp seedSpec, reuse bool, progress func(format str
 		if err := st.Import(ctx, store.Import{APIKeys: batch}); err != nil {
 			return nil, fmt.Errorf("seed keys: %w", err)
 		}
+		// Every key has been used once, as in a store that has served a
+		// while: its activity is stored, so that the runs update activity
+		// rows that exist rather than fill an empty table.
+		used := make([]store.APIKeyActivity, len(batch))
+		for i, k := range batch {
+			used[i] = store.APIKeyActivity{ID: k.ID, Count: 1, Last: now}
+		}
+		if err := st.RecordAPIKeyActivity(ctx, used); err != nil {
+			return nil, fmt.Errorf("seed key activity: %w", err)
+		}
 		progress("  seeded %d/%d keys", hi, len(keys))
 	}
 
-	m := seedMarker{Seed: sp.Seed, Keys: sp.Keys, APIs: sp.APIs, Apps: sp.Apps, Alg: sp.Alg, Account: acct}
+	m := seedMarker{Format: seedFormat, Seed: sp.Seed, Keys: sp.Keys, APIs: sp.APIs, Apps: sp.Apps, Alg: sp.Alg, Account: acct}
 	if sp.APIs > 0 && sp.Apps > 0 {
 		if m.Org, m.Env, err = seedGateway(ctx, st, acct, now, sp, out, progress); err != nil {
 			return nil, err
