@@ -42,6 +42,13 @@ func insertSQL(table, cols string) string {
 	return "INSERT INTO " + table + " (" + cols + ") VALUES (" + strings.Repeat("?, ", n-1) + "?)"
 }
 
+// multiInsertSQL is insertSQL for rows rows in one statement.
+func multiInsertSQL(table, cols string, rows int) string {
+	n := strings.Count(cols, ",") + 1
+	row := "(" + strings.Repeat("?, ", n-1) + "?)"
+	return "INSERT INTO " + table + " (" + cols + ") VALUES " + strings.Repeat(row+", ", rows-1) + row
+}
+
 // micros is t as stored: unix microseconds, 0 for the zero time.
 func micros(t time.Time) int64 {
 	if t.IsZero() {

@@ -70,7 +70,8 @@ func testEventsAppend(t *testing.T, s store.Store) {
 	_, envs := mustCreateOrg(t, s, newOrg("acme"), "sb", "prod")
 	wantEqual(t, "events of an empty store", len(mustListEvents(t, s, store.EventQuery{})), 0)
 	var want []store.Event
-	for b, size := range []int{3, 0, 1, 4} {
+	// 64 and 150: the SQLite store writes 64 events per statement.
+	for b, size := range []int{3, 0, 1, 4, 64, 150} {
 		var batch []store.Event
 		for i := range size {
 			e := newEvent(envs[i%2], 10-i) // times need not follow the order of appends
@@ -80,8 +81,13 @@ func testEventsAppend(t *testing.T, s store.Store) {
 		wantErr(t, fmt.Sprintf("AppendEvents(batch %d of %d)", b, size), s.AppendEvents(t.Context(), batch), nil)
 		want = append(want, batch...)
 	}
-	all := mustListEvents(t, s, store.EventQuery{})
+	all := mustListEvents(t, s, store.EventQuery{Limit: 1000})
 	wantEvents(t, "events", all, want)
+	for i := range all {
+		if want[i].Seq != all[i].Seq {
+			t.Fatalf("event %d: AppendEvents gave it Seq %d, stored %d", i, want[i].Seq, all[i].Seq)
+		}
+	}
 
 	// Seq keeps increasing across batches.
 	last := newEvent(envs[0], 0)
