@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"hash/maphash"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"time"
 
@@ -32,8 +33,26 @@ type keyIndex struct {
 	rawFree  []uint32
 	owners   []string // interned iam_ids
 	ownerOf  map[string]uint32
-	unmap    []func() // releases the off-heap memory of chunks and tables
-	tabUnmap func()   // releases the current tables
+	mem      *offHeapMem // releases the off-heap memory of chunks and tables
+}
+
+// offHeapMem is the off-heap memory of one keyIndex. A keyIndex that is
+// dropped without release (its Service is no longer used) has it released
+// by a cleanup once the index is unreachable: nothing points into that
+// memory from the heap then, as every value the index gives out is a copy.
+type offHeapMem struct {
+	chunks []func()
+	tables func()
+}
+
+func (m *offHeapMem) free() {
+	for _, f := range m.chunks {
+		f()
+	}
+	if m.tables != nil {
+		m.tables()
+	}
+	m.chunks, m.tables = nil, nil
 }
 
 // keyRec is one key. It holds no pointers.
@@ -62,7 +81,9 @@ const recChunk = 1 << 16
 func (x *keyIndex) rec(i uint32) *keyRec { return &x.chunks[i/recChunk][i%recChunk] }
 
 func newKeyIndex() *keyIndex {
-	return &keyIndex{nrecs: 1, seed: maphash.MakeSeed(), ownerOf: map[string]uint32{}}
+	x := &keyIndex{nrecs: 1, seed: maphash.MakeSeed(), ownerOf: map[string]uint32{}, mem: &offHeapMem{}}
+	runtime.AddCleanup(x, (*offHeapMem).free, x.mem)
+	return x
 }
 
 func (x *keyIndex) len() int { return x.n }
@@ -145,13 +166,8 @@ func (x *keyIndex) state(i uint32) *keyState {
 
 // release returns the index's off-heap memory; x must not be used after.
 func (x *keyIndex) release() {
-	for _, f := range x.unmap {
-		f()
-	}
-	if x.tabUnmap != nil {
-		x.tabUnmap()
-	}
-	*x = keyIndex{}
+	x.mem.free()
+	*x = keyIndex{mem: &offHeapMem{}}
 }
 
 // put stores k under digest d, replacing any record with the same digest or
@@ -203,7 +219,7 @@ func (x *keyIndex) put(d [32]byte, k *keyState) {
 		if int(i/recChunk) == len(x.chunks) {
 			c, release := allocOffHeap[keyRec](recChunk)
 			x.chunks = append(x.chunks, c)
-			x.unmap = append(x.unmap, release)
+			x.mem.chunks = append(x.mem.chunks, release)
 		}
 	}
 	*x.rec(i) = r
@@ -243,11 +259,11 @@ func (x *keyIndex) reserve(n int) {
 
 // resize makes both tables n slots long and places every record again.
 func (x *keyIndex) resize(n int) {
-	if x.tabUnmap != nil {
-		x.tabUnmap()
+	if x.mem.tables != nil {
+		x.mem.tables()
 	}
 	t, release := allocOffHeap[uint32](2 * n)
-	x.byDigest, x.byID, x.tabUnmap = t[:n:n], t[n:], release
+	x.byDigest, x.byID, x.mem.tables = t[:n:n], t[n:], release
 	for i := uint32(1); i < x.nrecs; i++ {
 		if x.rec(i).flags&recUsed != 0 {
 			x.place(i)
