@@ -13,7 +13,7 @@ import (
 
 // keyIndex holds what a token exchange needs to know about each of up to
 // millions of API keys, found by the SHA-256 of the key's value or by the
-// key's id, in ≈ 70 bytes per key (SPEC §12: 1M keys within 300 MB).
+// key's id, in 80–100 bytes per key (SPEC §12: 1M keys within 300 MB).
 //
 // Its records and both hash tables hold no pointers and live outside the Go
 // heap (allocOffHeap), so the garbage collector neither scans nor counts
