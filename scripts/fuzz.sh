@@ -26,7 +26,20 @@ trap 'rm -f "$log"' EXIT
 for t in "${targets[@]}"; do
 	read -r pkg target <<< "$t"
 	echo "-- $target ($pkg, $FUZZTIME)"
-	go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" > "$log" 2>&1 || { cat "$log"; exit 1; }
+	if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" > "$log" 2>&1; then
+		# Go 1.26's fuzz coordinator can report a bare "context deadline
+		# exceeded" as the -fuzztime window closes (golang/go#75804, fixed in
+		# Go 1.27). A real finding writes a reproducer and says so; without
+		# one, the target's corpus is replayed as a plain test, and only a
+		# failure there fails the run.
+		if grep -q 'context deadline exceeded' "$log" && ! grep -q 'Failing input written' "$log" &&
+			go test -run "^${target}\$" "$pkg" > /dev/null 2>&1; then
+			echo "   the fuzz coordinator's deadline race (golang/go#75804), no finding; the corpus replays clean"
+			continue
+		fi
+		cat "$log"
+		exit 1
+	fi
 	n=$(grep -o 'execs: [0-9]*' "$log" | awk '{print $2}' | sort -n | tail -1 || true)
 	secs=${FUZZTIME%s}
 	if [ -n "$n" ] && [[ $secs =~ ^[0-9]+$ ]] && [ "$secs" -gt 0 ]; then

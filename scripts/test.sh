@@ -34,6 +34,7 @@ echo "== allocation guard (scripts/benchguard.sh; never asserts on time)"
 ./scripts/benchguard.sh
 
 echo "== fuzz (short runs; 'make fuzz' runs them longer)"
+./scripts/fuzz-selftest.sh
 # About a minute of fuzzing shared by all targets (plus a few seconds each to
 # build and replay the corpus); FUZZTIME=8s gives each target 8s instead.
 FUZZBUDGET=${FUZZBUDGET:-66s} ./scripts/fuzz.sh
