@@ -365,3 +365,65 @@ func TestScanAPIKeyDigests(t *testing.T) {
 		}
 	}
 }
+
+// Activity counted before migration 0005 stays in api_keys; what is counted
+// after goes to api_key_activity; reads add the two, and a deleted key's row
+// goes with it.
+func TestAPIKeyActivityAcrossMigration(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	s := open(t, path, sqlite.Options{})
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	keys := []store.APIKey{
+		{ID: "ApiKey-old", AccountID: "acct", IAMID: "iam-a", Name: "a", Digest: []byte("d-old"), CreatedAt: t0, ModifiedAt: t0, Version: 1},
+		{ID: "ApiKey-new", AccountID: "acct", IAMID: "iam-a", Name: "b", Digest: []byte("d-new"), CreatedAt: t0, ModifiedAt: t0, Version: 1},
+	}
+	if err := s.Import(ctx, store.Import{APIKeys: keys}); err != nil {
+		t.Fatal(err)
+	}
+	// What a store migrated from 0004 holds: counts in the api_keys row.
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	before := t0.Add(time.Hour)
+	if _, err := db.ExecContext(ctx, `UPDATE api_keys SET authn_count = 3, last_authn = ? WHERE id = 'ApiKey-old'`, before.UnixMicro()); err != nil {
+		t.Fatal(err)
+	}
+	after := t0.Add(2 * time.Hour)
+	if err := s.RecordAPIKeyActivity(ctx, []store.APIKeyActivity{{ID: "ApiKey-old", Count: 2, Last: after}, {ID: "ApiKey-new", Count: 1, Last: before}}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]struct {
+		n    int64
+		last time.Time
+	}{"ApiKey-old": {5, after}, "ApiKey-new": {1, before}}
+	check := func(where string, k store.APIKey) {
+		t.Helper()
+		if w := want[k.ID]; k.AuthnCount != w.n || !k.LastAuthn.Equal(w.last) {
+			t.Errorf("%s %s: %d, %v; want %d, %v", where, k.ID, k.AuthnCount, k.LastAuthn, w.n, w.last)
+		}
+	}
+	for id := range want {
+		k, err := s.GetAPIKey(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("get", k)
+	}
+	list, err := s.ListAPIKeys(ctx, store.APIKeyQuery{AccountID: "acct"})
+	if err != nil || len(list) != 2 {
+		t.Fatalf("list: %d keys, %v", len(list), err)
+	}
+	for _, k := range list {
+		check("list", k)
+	}
+	if err := s.DeleteAPIKey(ctx, "ApiKey-old", nil); err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM api_key_activity WHERE key_id = 'ApiKey-old'`).Scan(&rows); err != nil || rows != 0 {
+		t.Errorf("activity rows of the deleted key: %d, %v; want 0", rows, err)
+	}
+}
