@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"cmp"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -384,5 +385,72 @@ func testTimesRoundTrip(t *testing.T, s store.Store) {
 	gotU := mustGetUser(t, s, u.ID)
 	if gotU.CreatedAt != stored || !gotU.ModifiedAt.IsZero() {
 		t.Errorf("user times = %v, %v; want %v, zero", gotU.CreatedAt, gotU.ModifiedAt, stored)
+	}
+}
+
+// keyScanner is what both stores offer iam to fill its key index: a count of
+// an account's keys, and its keys page by page with what an exchange needs.
+type keyScanner interface {
+	CountAPIKeys(ctx context.Context, accountID string) (int, error)
+	ScanAPIKeyDigests(ctx context.Context, accountID, after string, limit int) ([]store.APIKey, string, error)
+}
+
+func testAPIKeyCountAndScan(t *testing.T, s store.Store) {
+	sc, ok := s.(keyScanner)
+	if !ok {
+		t.Skip("the store does not count or scan its keys (iam then fills its key index as keys are used)")
+	}
+	ctx := t.Context()
+	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	want := map[string]store.APIKey{}
+	var keys []store.APIKey
+	for i := range 7 {
+		k := store.APIKey{ID: fmt.Sprintf("ApiKey-%d", (i*5)%7), AccountID: "acct", IAMID: fmt.Sprintf("iam-%d", i%2),
+			Name: "k", Digest: []byte(fmt.Sprintf("digest-%d", i)), CreatedAt: at, ModifiedAt: at, Version: 1}
+		switch i {
+		case 1:
+			k.Disabled, k.Role, k.ExpiresAt = true, "Reader", at.Add(time.Hour)
+		case 5, 6:
+			k.AccountID = "other"
+		}
+		if k.AccountID == "acct" {
+			want[k.ID] = k
+		}
+		keys = append(keys, k)
+	}
+	wantErr(t, "Import", s.Import(ctx, store.Import{APIKeys: keys}), nil)
+	for acct, n := range map[string]int{"acct": 5, "other": 2, "none": 0} {
+		if got, err := sc.CountAPIKeys(ctx, acct); err != nil || got != n {
+			t.Errorf("CountAPIKeys(%s) = %d, %v; want %d", acct, got, err, n)
+		}
+	}
+	got := map[string]store.APIKey{}
+	pages := 0
+	for after := ""; ; {
+		page, next, err := sc.ScanAPIKeyDigests(ctx, "acct", after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, k := range page {
+			if _, dup := got[k.ID]; dup {
+				t.Fatalf("%s returned twice", k.ID)
+			}
+			got[k.ID] = k
+		}
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	if len(got) != len(want) || pages < 3 {
+		t.Fatalf("got %d keys in %d pages, want %d keys in pages of 2", len(got), pages, len(want))
+	}
+	for id, w := range want {
+		g := got[id]
+		if g.AccountID != w.AccountID || g.IAMID != w.IAMID || string(g.Digest) != string(w.Digest) || g.Role != w.Role ||
+			g.Disabled != w.Disabled || !g.ExpiresAt.Equal(w.ExpiresAt) {
+			t.Errorf("%s = %+v, want %+v", id, g, w)
+		}
 	}
 }

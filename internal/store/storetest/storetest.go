@@ -58,6 +58,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"apikeys/update-fn-error-changes-nothing", testAPIKeyUpdateFnError},
 		{"apikeys/history-round-trips", testAPIKeyHistory},
 		{"apikeys/delete-check-runs-in-the-transaction", testAPIKeyDeleteCheck},
+		{"apikeys/count-and-scan-digests", testAPIKeyCountAndScan},
 		{"apikeys/rotate-writes-both", testAPIKeyRotate},
 		{"apikeys/rotate-fn-error-changes-nothing", testAPIKeyRotateFnError},
 		{"apikeys/rotate-conflict-changes-nothing", testAPIKeyRotateConflict},
