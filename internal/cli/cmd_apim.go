@@ -84,13 +84,9 @@ func orgListCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			all, err := readAll(func(after string) ([]client.Org, string, error) {
+			return listed(e, func(after string) ([]client.Org, string, error) {
 				return c.ListOrgs(cmd.Context(), client.ListOrgsOptions{After: after})
-			})
-			if err != nil {
-				return err
-			}
-			return render(e.stdout, e.format(), all, func() *table { return orgTable(all) })
+			}, orgTable)
 		},
 	}
 }
@@ -397,13 +393,9 @@ func docListCmd(e *env, k docKind) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			all, err := readAll(func(after string) ([]client.Draft, string, error) {
+			return listed(e, func(after string) ([]client.Draft, string, error) {
 				return k.list(c)(cmd.Context(), w.org, client.PageOptions{After: after})
-			})
-			if err != nil {
-				return err
-			}
-			return render(e.stdout, e.format(), all, func() *table { return k.table(all) })
+			}, k.table)
 		},
 	}
 	w.orgFlag(cmd)
@@ -748,13 +740,9 @@ func consumerOrgCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			all, err := readAll(func(after string) ([]client.ConsumerOrg, string, error) {
+			return listed(e, func(after string) ([]client.ConsumerOrg, string, error) {
 				return c.ListConsumerOrgs(cmd.Context(), wl.org, wl.catalog, client.PageOptions{After: after})
-			})
-			if err != nil {
-				return err
-			}
-			return render(e.stdout, e.format(), all, func() *table { return consumerOrgTable(all) })
+			}, consumerOrgTable)
 		},
 	}
 	wl.catalogFlags(list)
@@ -846,17 +834,13 @@ func appCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			all, err := readAll(func(after string) ([]client.App, string, error) {
+			return listed(e, func(after string) ([]client.App, string, error) {
 				o := client.PageOptions{After: after}
 				if wl.corg != "" {
 					return c.ListApps(cmd.Context(), wl.org, wl.catalog, wl.corg, o)
 				}
 				return c.ListConsumerApps(cmd.Context(), wl.org, wl.catalog, o)
-			})
-			if err != nil {
-				return err
-			}
-			return render(e.stdout, e.format(), all, func() *table { return appTable(all) })
+			}, appTable)
 		},
 	}
 	wl.catalogFlags(list)
@@ -1037,17 +1021,13 @@ func subscriptionCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			all, err := readAll(func(after string) ([]client.Subscription, string, error) {
+			return listed(e, func(after string) ([]client.Subscription, string, error) {
 				o := client.PageOptions{After: after}
 				if wl.app != "" {
 					return c.ListSubscriptions(cmd.Context(), wl.appRef(wl.app), o)
 				}
 				return c.ListCatalogSubscriptions(cmd.Context(), wl.org, wl.catalog, o)
-			})
-			if err != nil {
-				return err
-			}
-			return render(e.stdout, e.format(), all, func() *table { return subscriptionTable(all) })
+			}, subscriptionTable)
 		},
 	}
 	wl.catalogFlags(list)

@@ -32,6 +32,15 @@ func readAll[T any](page func(next string) ([]T, string, error)) ([]T, error) {
 	return all, nil
 }
 
+// listed prints every page of a listing, as a table or a document.
+func listed[T any](e *env, page func(next string) ([]T, string, error), tbl func([]T) *table) error {
+	all, err := readAll(page)
+	if err != nil {
+		return err
+	}
+	return render(e.stdout, e.format(), all, func() *table { return tbl(all) })
+}
+
 // --- apikey ----------------------------------------------------------------------
 
 func apikeyCmd(e *env) *cobra.Command {
@@ -442,17 +451,13 @@ func serviceIDListCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			all, err := readAll(func(token string) ([]client.ServiceID, string, error) {
+			return listed(e, func(token string) ([]client.ServiceID, string, error) {
 				page, err := c.ListServiceIDs(cmd.Context(), client.ListOptions{PageSize: 100, PageToken: token})
 				if err != nil {
 					return nil, "", err
 				}
 				return page.ServiceIDs, page.NextPageToken(), nil
-			})
-			if err != nil {
-				return err
-			}
-			return render(e.stdout, e.format(), all, func() *table { return serviceIDTable(all) })
+			}, serviceIDTable)
 		},
 	}
 }
@@ -618,17 +623,13 @@ func userListCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			all, err := readAll(func(token string) ([]client.User, string, error) {
+			return listed(e, func(token string) ([]client.User, string, error) {
 				page, err := c.ListUsers(cmd.Context(), client.ListOptions{PageSize: 100, PageToken: token})
 				if err != nil {
 					return nil, "", err
 				}
 				return page.Users, page.NextPageToken(), nil
-			})
-			if err != nil {
-				return err
-			}
-			return render(e.stdout, e.format(), all, func() *table { return userTable(all) })
+			}, userTable)
 		},
 	}
 }
@@ -806,18 +807,14 @@ func policyListCmd(e *env) *cobra.Command {
 				}
 			}
 			o.PageSize = 100
-			all, err := readAll(func(token string) ([]client.Policy, string, error) {
+			return listed(e, func(token string) ([]client.Policy, string, error) {
 				o.PageToken = token
 				page, err := c.ListPolicies(cmd.Context(), o)
 				if err != nil {
 					return nil, "", err
 				}
 				return page.Policies, page.NextPageToken(), nil
-			})
-			if err != nil {
-				return err
-			}
-			return render(e.stdout, e.format(), all, func() *table { return policyTable(all) })
+			}, policyTable)
 		},
 	}
 	cmd.Flags().StringVar(&o.Subject, "subject", "", "only this identity's (iam_id, service ID, user)")
